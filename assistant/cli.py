@@ -1,0 +1,171 @@
+"""Command line: ingest, tasks, ask, chat, serve, eval. Messages are in Chinese."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .settings import Settings, load_settings
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from .index import build_index
+    from .loaders import PlanFormatError
+
+    try:
+        summary = build_index(settings, progress=not args.quiet, force=args.force)
+    except PlanFormatError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    for issue in summary.issues:
+        print(f"提示：{issue}", file=sys.stderr)
+    print(summary.line())
+    return 0
+
+
+def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
+    from .store import IndexMissingError, IndexStore
+
+    try:
+        store = IndexStore.open(settings)
+    except IndexMissingError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    if args.plan and args.plan not in store.plans:
+        print(f"错误：没有方案 {args.plan}（可选：{', '.join(store.plans)}）", file=sys.stderr)
+        return 2
+    units = store.resolve_unit(args.unit, args.plan)
+    if not units:
+        print(f"错误：没有找到单位“{args.unit}”", file=sys.stderr)
+        return 2
+    tasks = []
+    for u in units:
+        tasks += [t for t in store.tasks_for_unit(u.name, args.plan, args.role) if t not in tasks]
+    tasks.sort(key=lambda t: (t.plan_id, t.number))
+    if args.json:
+        _print_json([
+            {"plan_id": t.plan_id, "number": t.number, "heading": t.heading, "text": t.text,
+             "lead": list(t.lead), "responsible": list(t.responsible), "role_word": t.role_word}
+            for t in tasks
+        ])
+        return 0
+    role = {"lead": "牵头", "responsible": "负责（责任/配合）", "any": "牵头或负责"}[args.role]
+    print(f"{'、'.join(u.name for u in units)} {role}的任务共 {len(tasks)} 项：")
+    for t in tasks:
+        title = store.plans[t.plan_id].title
+        print(f"- 〔{title}〕第{t.number}项：{t.text}")
+        print(f"  牵头单位：{'、'.join(t.lead) or '（未列明）'}；{t.role_word}：{'、'.join(t.responsible) or '（未列明）'}")
+    return 0
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from .answer import Assistant, InputError
+    from .render import render_text
+
+    try:
+        answer = Assistant(settings).answer([{"role": "user", "content": args.question}], plan_id=args.plan)
+    except InputError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        d = answer.to_dict()
+        _print_json({k: d[k] for k in ("answer", "status", "intent", "citations", "suggestions", "mode", "notice")})
+    else:
+        print(render_text(answer))
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from .answer import Assistant, InputError
+    from .render import render_text
+
+    assistant = Assistant(settings)
+    messages: list[dict[str, str]] = []
+    print("政策助手（输入问题后回车；输入 /new 开始新对话，/quit 退出）")
+    while True:
+        try:
+            line = input("\n你：").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if line in ("/quit", "/exit", "退出"):
+            return 0
+        if line == "/new":
+            messages = []
+            print("（已开始新对话）")
+            continue
+        if not line:
+            continue
+        messages.append({"role": "user", "content": line})
+        try:
+            answer = assistant.answer(messages, plan_id=args.plan)
+        except InputError as exc:
+            messages.pop()
+            print(f"错误：{exc}")
+            continue
+        messages.append({"role": "assistant", "content": answer.answer})
+        print("\n助手：" + render_text(answer))
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from .server import run
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v}
+    run(settings.model_copy(update=overrides))
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from .evals import main as eval_main
+
+    return eval_main(settings, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description="实施方案政策助手（离线可用）")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("ingest", help="解析 corpus/ 中的方案并建立索引")
+    s.add_argument("--force", action="store_true", help="即使内容未变也重建")
+    s.add_argument("--quiet", action="store_true", help="不显示进度条")
+    s.set_defaults(func=cmd_ingest)
+    s = sub.add_parser("tasks", help="列出某单位牵头/负责的全部任务")
+    s.add_argument("--unit", required=True, help="单位名称或简称，如 县教委、卫健委、人行")
+    s.add_argument("--plan", help="方案编号，如 shizhu-2022")
+    s.add_argument("--role", choices=("lead", "responsible", "any"), default="any")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_tasks)
+    s = sub.add_parser("ask", help="提一个问题")
+    s.add_argument("question")
+    s.add_argument("--plan")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_ask)
+    s = sub.add_parser("chat", help="在终端里多轮对话")
+    s.add_argument("--plan")
+    s.set_defaults(func=cmd_chat)
+    s = sub.add_parser("serve", help="启动 HTTP 服务（含网页挂件演示）")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--workers", type=int)
+    s.set_defaults(func=cmd_serve)
+    s = sub.add_parser("eval", help="运行评测集并输出报告")
+    s.add_argument("--set", dest="eval_set", help="只运行某个评测集")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--no-baseline", action="store_true", help="不运行基线对照")
+    s.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    return int(args.func(settings, args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

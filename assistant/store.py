@@ -1,0 +1,138 @@
+"""The query-time view of one index generation: tables, unit registry, retrievers.
+
+`IndexStore.open(settings)` follows index/CURRENT; `StoreHolder` re-opens when
+CURRENT changes (after a reindex, in any worker process), so nothing that must be
+shared lives only in one process's memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .index import chroma_client, collection_name, current_generation, task_from_dict
+from .records import Chunk, Issue, Plan, Section, Task, Unit
+from .settings import Settings, prepare_offline_runtime
+from .units import AliasTable, UnitRegistry
+
+Role = Literal["lead", "responsible", "any"]
+
+
+class IndexMissingError(RuntimeError):
+    """No index has been built yet (run `assistant ingest`)."""
+
+
+@dataclass
+class IndexStore:
+    generation: str
+    plans: dict[str, Plan]
+    tasks: list[Task]
+    sections: list[Section]
+    chunks: dict[str, Chunk]
+    registry: UnitRegistry
+    issues: list[Issue]
+    settings: Settings
+    _collection: Any = None
+    _embedder: Any = None
+    _lexical: Any = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> IndexStore:
+        prepare_offline_runtime(settings)
+        gen = current_generation(settings.index_dir)
+        if gen is None:
+            raise IndexMissingError(f"{settings.index_dir} 下还没有索引，请先运行 `assistant ingest`")
+        data = json.loads((settings.index_dir / "gens" / gen / "tables.json").read_text("utf-8"))
+        plans = {p["id"]: Plan(**p) for p in data["plans"]}
+        tasks = [task_from_dict(t) for t in data["tasks"]]
+        sections = [Section(**{**s, "path": tuple(s["path"])}) for s in data["sections"]]
+        chunks: dict[str, Chunk] = {}
+        for c in data["chunks"]:
+            c = {k: v for k, v in c.items() if k != "id"}
+            chunk = Chunk(**{**c, "section_path": tuple(c["section_path"]), "task_numbers": tuple(c["task_numbers"])})
+            chunks[chunk.id] = chunk
+        units = [Unit(**{**u, "aliases": tuple(u["aliases"]), "plans": tuple(u["plans"])}) for u in data["units"]]
+        registry = UnitRegistry(units, plans, AliasTable.load(settings.aliases_path))
+        issues = [Issue(**i) for i in data["issues"]]
+        return cls(gen, plans, tasks, sections, chunks, registry, issues, settings)
+
+    # ---- structured lookups (complete, never top-k) ----
+    def task(self, plan_id: str, number: int) -> Task | None:
+        return next((t for t in self.tasks if t.plan_id == plan_id and t.number == number), None)
+
+    def plan_tasks(self, plan_id: str) -> list[Task]:
+        return [t for t in self.tasks if t.plan_id == plan_id]
+
+    def tasks_for_unit(self, unit: str, plan_id: str | None = None, role: Role = "any") -> list[Task]:
+        """Every task where the unit (canonical name) has the role."""
+        out = []
+        for t in self.tasks:
+            if plan_id and t.plan_id != plan_id:
+                continue
+            lead, resp = unit in t.lead, unit in t.responsible
+            if (role == "lead" and lead) or (role == "responsible" and resp) or (role == "any" and (lead or resp)):
+                out.append(t)
+        return out
+
+    def resolve_unit(self, query: str, plan_id: str | None = None) -> list[Unit]:
+        return self.registry.resolve(query, [plan_id] if plan_id else None)
+
+    def passage(self, chunk_id: str) -> Chunk | None:
+        return self.chunks.get(chunk_id)
+
+    def task_chunk(self, task: Task) -> Chunk | None:
+        return next((c for c in self.chunks.values()
+                     if c.kind == "task" and c.plan_id == task.plan_id and c.task_number == task.number), None)
+
+    # ---- retrieval backends (opened lazily) ----
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from .embed import make_embedder
+
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    def collection(self) -> Any:
+        if self._collection is None:
+            from .embed import ChromaEmbedding
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._collection = chroma_client(self.settings).get_collection(
+                    collection_name(self.generation), embedding_function=ChromaEmbedding(self.embedder())
+                )
+        return self._collection
+
+    def lexical(self) -> Any:
+        if self._lexical is None:
+            from .lexical import LexicalIndex
+
+            self._lexical = LexicalIndex(list(self.chunks.values()))
+        return self._lexical
+
+
+class StoreHolder:
+    """Holds the live IndexStore and swaps it when index/CURRENT names a new one."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store: IndexStore | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> IndexStore:
+        gen = current_generation(self.settings.index_dir)
+        store = self._store
+        if store is not None and store.generation == gen:
+            return store
+        with self._lock:
+            if self._store is None or self._store.generation != gen:
+                self._store = IndexStore.open(self.settings)
+            return self._store
+
+    @property
+    def index_dir(self) -> Path:
+        return self.settings.index_dir

@@ -1,0 +1,109 @@
+"""Turn raw plan text into paragraphs with source line numbers.
+
+Text extracted from PDF arrives hard-wrapped (a sentence broken every ~30
+characters), often with a blank line between every line and page furniture
+(page numbers). Detection is by shape, not by file: a document whose full-width
+lines mostly do not end a sentence is treated as hard-wrapped and re-joined.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Section markers of this genre, by level: 一、 /（一）/ 1. /（1）
+MARKERS = (
+    (1, re.compile(r"^([一二三四五六七八九十]+)\s*、\s*")),
+    (2, re.compile(r"^[（(]\s*([一二三四五六七八九十]+)\s*[)）]\s*")),
+    (3, re.compile(r"^(\d{1,3})\s*[.．、](?!\d)\s*")),
+    (4, re.compile(r"^[（(]\s*(\d{1,3})\s*[)）]\s*")),
+)
+FURNITURE_RE = re.compile(r"^[-—－–\s]*\d{1,3}[-—－–\s]*$|^第\s*\d+\s*页(共\s*\d+\s*页)?$")
+SENTENCE_END = "。！？；;：:"
+CLOSERS = ")）"
+ANNEX_HEADER_CELLS = ("序号",)
+BLOCK_STARTERS = ("附件", "抄送", "附：")
+ANNEX_UNIT_HEADERS = ("牵头单位", "责任单位", "配合单位")
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+    line_start: int  # 1-based, inclusive
+    line_end: int
+
+
+def marker_level(text: str) -> tuple[int, str, str] | None:
+    """(level, marker as printed, rest) when the text starts with a section marker."""
+    for level, rx in MARKERS:
+        if m := rx.match(text):
+            return level, text[: m.end()].strip(), text[m.end() :]
+    return None
+
+
+def split_annex(lines: list[str]) -> tuple[int | None, int | None]:
+    """Index of the annex table header ('序号' cell followed by a unit column), and of the
+    '附件' line before it, or (None, None) when the file holds no such table."""
+    for i, line in enumerate(lines):
+        if line.strip() not in ANNEX_HEADER_CELLS:
+            continue
+        following = [ln.strip() for ln in lines[i + 1 : i + 12] if ln.strip()][:6]
+        if any(cell in ANNEX_UNIT_HEADERS for cell in following):
+            start = i
+            for j in range(i - 1, max(-1, i - 6), -1):
+                if lines[j].strip().startswith("附件"):
+                    start = j
+                    break
+            return i, start
+    return None, None
+
+
+def is_hard_wrapped(lines: list[str]) -> bool:
+    """True when most full-width lines stop mid-sentence (PDF extraction)."""
+    lengths = sorted(len(ln) for ln in lines if ln)
+    if len(lengths) < 8:
+        return False
+    width = lengths[int(len(lengths) * 0.9)]
+    full = [ln for ln in lines if ln and len(ln) >= 0.8 * width]
+    open_ended = [ln for ln in full if ln[-1] not in SENTENCE_END + CLOSERS]
+    return width <= 60 and len(open_ended) >= 0.4 * len(full)
+
+
+def paragraphs(lines: list[str], first_line: int = 1) -> list[Para]:
+    """Paragraphs from body lines; `first_line` is the 1-based number of lines[0]."""
+    rows = [
+        (first_line + i, ln.strip())
+        for i, ln in enumerate(lines)
+        if ln.strip() and not FURNITURE_RE.match(ln.strip())
+    ]
+    if not is_hard_wrapped([t for _, t in rows]):
+        return [Para(t, n, n) for n, t in rows]
+    lengths = sorted(len(t) for _, t in rows)
+    width = lengths[int(len(lengths) * 0.9)]
+    out: list[Para] = []
+    cur: list[str] = []
+    start = prev_n = 0
+    for n, text in rows:
+        if cur and _starts_paragraph(cur, text, width):
+            out.append(Para("".join(cur), start, prev_n))
+            cur = []
+        if not cur:
+            start = n
+        cur.append(text)
+        prev_n = n
+    if cur:
+        out.append(Para("".join(cur), start, prev_n))
+    return out
+
+
+def _starts_paragraph(cur: list[str], line: str, width: int) -> bool:
+    prev = cur[-1]
+    if len(prev) < 0.75 * width:  # a short line ends its paragraph
+        return True
+    if line.startswith(BLOCK_STARTERS):
+        return True
+    if marker_level(line) is None:
+        return False
+    # a one-line heading (一、… /（一）… with no sentence) is a paragraph of its own
+    heading = len(cur) == 1 and (lvl := marker_level(prev)) is not None and lvl[0] <= 2
+    return heading or prev[-1] in SENTENCE_END + CLOSERS
