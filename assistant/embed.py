@@ -126,6 +126,12 @@ class ChromaEmbedding:
     def name() -> str:
         return "plan-assistant"
 
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> ChromaEmbedding:
+        """Chroma asks for this when it reopens a collection; we always pass our
+        function explicitly, so a stand-in that refuses to embed is enough."""
+        raise ValueError("plan-assistant: pass the embedding function explicitly")
+
     def is_legacy(self) -> bool:
         return False
 

@@ -98,12 +98,18 @@ def paragraphs(lines: list[str], first_line: int = 1) -> list[Para]:
 
 def _starts_paragraph(cur: list[str], line: str, width: int) -> bool:
     prev = cur[-1]
+    joined = "".join(cur)
+    if sum(joined.count(c) for c in "（(") > sum(joined.count(c) for c in ")）"):
+        return False  # a paragraph never ends inside brackets (a unit label cut mid-way)
     if len(prev) < 0.75 * width:  # a short line ends its paragraph
         return True
     if line.startswith(BLOCK_STARTERS):
         return True
-    if marker_level(line) is None:
+    mk = marker_level(line)
+    if mk is None:
         return False
+    if mk[0] == 1:  # 一、 at the start of a line is a top-level heading
+        return True
     # a one-line heading (一、… /（一）… with no sentence) is a paragraph of its own
     heading = len(cur) == 1 and (lvl := marker_level(prev)) is not None and lvl[0] <= 2
     return heading or prev[-1] in SENTENCE_END + CLOSERS

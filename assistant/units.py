@@ -154,23 +154,27 @@ class UnitRegistry:
             ]
         return [self.units[n] for n in dict.fromkeys(hits)]
 
-    def find_in_text(self, text: str, plan_ids: Iterable[str] | None = None) -> list[Unit]:
-        """Units mentioned in free text (longest alias first, non-overlapping)."""
+    def mentions(self, text: str, plan_ids: Iterable[str] | None = None) -> list[tuple[str, list[str]]]:
+        """(alias as written, candidate canonical names) for each unit named in free
+        text, longest alias first, non-overlapping, in order of appearance."""
         scope = set(plan_ids) if plan_ids else set(self.plans)
         taken = [False] * len(text)
-        found: list[tuple[int, str]] = []
+        found: list[tuple[int, str, list[str]]] = []
         for alias in self._by_length:
             if len(alias) < 2:
                 continue
             for m in re.finditer(re.escape(alias), text):
                 if any(taken[m.start() : m.end()]):
                     continue
-                names = [n for n, pids in self._index[alias] if scope & set(pids)]
+                names = list(dict.fromkeys(n for n, pids in self._index[alias] if scope & set(pids)))
                 if names:
-                    for i in range(m.start(), m.end()):
-                        taken[i] = True
-                    found.extend((m.start(), n) for n in names)
-        return [self.units[n] for _, n in sorted(found)]
+                    taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+                    found.append((m.start(), alias, names))
+        return [(alias, names) for _, alias, names in sorted(found)]
+
+    def find_in_text(self, text: str, plan_ids: Iterable[str] | None = None) -> list[Unit]:
+        """Units mentioned in free text (every candidate of an ambiguous alias)."""
+        return [self.units[n] for _, names in self.mentions(text, plan_ids) for n in names]
 
     def aliases_of(self, name: str) -> set[str]:
         unit = self.units.get(name)

@@ -247,7 +247,8 @@
             if (chunk.done) break;
             parser.push(decoder.decode(chunk.value, { stream: true }));
             if (final || failure) {
-              reader.cancel().catch(function () {});
+              // the answer is complete: let the rest of the body drain in the background
+              drainQuietly(reader);
               break;
             }
           }
@@ -285,6 +286,15 @@
         return res.json();
       },
     };
+  }
+
+  function drainQuietly(reader) {
+    reader.read().then(
+      function (r) {
+        if (!r.done) drainQuietly(reader);
+      },
+      function () {}
+    );
   }
 
   function asArray(v) {
@@ -610,7 +620,7 @@
     var foot = h("p", {
       class: "foot",
       id: hintId,
-      text: "Enter 发送，Shift+Enter 换行 · 回答依据方案原文自动生成，仅供参考",
+      text: "Enter 发送 · Shift+Enter 换行 · 回答依据方案原文生成，仅供参考",
     });
 
     var panel = h(
@@ -985,6 +995,7 @@
       el.classList.remove("streaming");
       el.removeAttribute("aria-busy");
       el.setAttribute("data-status", t.status || "");
+      if (t.message_id) el.setAttribute("data-message-id", t.message_id);
       if (t.notice) bubble.appendChild(h("div", { class: "notice", text: t.notice }));
       extras.textContent = "";
       extras.appendChild(citationsNode(citations));
@@ -1252,7 +1263,8 @@
       ask: function (text) {
         whenReady(function () {
           open();
-          send(text);
+          // while an answer is streaming, leave the question in the input box
+          if (!send(text) && state.busy && typeof text === "string") ui.input.value = text;
         });
       },
     }),

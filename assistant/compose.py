@@ -1,0 +1,152 @@
+"""Extractive composition: clear Chinese answers built only from the records.
+
+Every statement either quotes a record or restates its fields (units, numbers),
+and carries the marker of the citation it comes from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .chunk import section_label
+from .records import Answer, Chunk, Citation, Plan, Task
+from .store import IndexStore
+from .understand import Query
+
+ROLE_LABEL = {"lead": "牵头", "responsible": "参与（责任/配合）", "any": "牵头或参与"}
+
+
+@dataclass
+class Draft:
+    """What composition hands to verification: citations plus derived facts."""
+
+    citations: list[Citation] = field(default_factory=list)
+    counts: set[int] = field(default_factory=set)  # counts computed from the tables
+    lines: list[str] = field(default_factory=list)
+
+    def cite_task(self, store: IndexStore, task: Task) -> int:
+        for c in self.citations:
+            if c.plan_id == task.plan_id and c.task_number == task.number:
+                return c.marker
+        chunk = store.task_chunk(task)
+        plan = store.plans[task.plan_id]
+        self.citations.append(Citation(
+            marker=len(self.citations) + 1, plan_id=task.plan_id, plan_title=plan.title,
+            task_number=task.number, section=section_label(task.section_path), quote=task.quote(),
+            passage_id=chunk.id if chunk else "", lead=list(task.lead), responsible=list(task.responsible),
+            role_word=task.role_word,
+        ))
+        return len(self.citations)
+
+    def cite_chunk(self, store: IndexStore, chunk: Chunk) -> int:
+        for c in self.citations:
+            if c.passage_id == chunk.id:
+                return c.marker
+        self.citations.append(Citation(
+            marker=len(self.citations) + 1, plan_id=chunk.plan_id, plan_title=store.plans[chunk.plan_id].title,
+            task_number=None, section=section_label(chunk.section_path), quote=chunk.text, passage_id=chunk.id,
+        ))
+        return len(self.citations)
+
+    def answer(self, status: str, intent: str, plan_ids: list[str], suggestions: list[str]) -> Answer:
+        return Answer("\n".join(self.lines), status, intent, self.citations, suggestions, plan_ids)  # type: ignore[arg-type]
+
+
+def units_line(task: Task) -> str:
+    lead = "、".join(task.lead) or "（未列明）"
+    resp = "、".join(task.responsible) or "（未列明）"
+    return f"牵头单位：{lead}；{task.role_word}：{resp}"
+
+
+def short(text: str, n: int = 60) -> str:
+    text = text.strip()
+    return text if len(text) <= n else text[:n].rstrip("，、；：") + "……"
+
+
+def plan_name(plan: Plan) -> str:
+    return f"《{plan.title}》"
+
+
+def compose_unit_tasks(store: IndexStore, q: Query, d: Draft) -> str:
+    """Complete lists, one block per plan and role, each item cited."""
+    found_any = False
+    roles = ["lead", "responsible"] if q.role == "any" else [q.role]
+    for pid in q.plan_ids:
+        plan = store.plans[pid]
+        units = [u for u in q.units if pid in store.registry.units[u].plans]
+        if not units:
+            continue
+        for unit in units:
+            for role in roles:
+                tasks = store.tasks_for_unit(unit, pid, role)  # type: ignore[arg-type]
+                d.counts.add(len(tasks))
+                label = "牵头" if role == "lead" else "作为责任/配合单位参与"
+                if not tasks:
+                    d.lines.append(f"{plan_name(plan)}中，{unit}没有{label}的任务。")
+                    continue
+                found_any = True
+                d.lines.append(f"{plan_name(plan)}中，{unit}{label}的任务共 {len(tasks)} 项：")
+                for t in tasks:
+                    m = d.cite_task(store, t)
+                    d.lines.append(f"- 第{t.number}项：{short(t.text)} [{m}]")
+    if q.units and not any(pid in store.registry.units[u].plans for u in q.units for pid in q.plan_ids):
+        names = "、".join(q.unit_mentions or q.units)
+        d.lines.append(f"所选方案中没有“{names}”承担的任务。")
+        return "not_covered"
+    return "answered" if found_any or d.lines else "not_covered"
+
+
+def compose_task_units(store: IndexStore, q: Query, tasks: list[Task], d: Draft) -> str:
+    if not tasks:
+        return "not_covered"
+    for t in tasks:
+        plan = store.plans[t.plan_id]
+        m = d.cite_task(store, t)
+        d.lines.append(f"{plan_name(plan)}第{t.number}项：{short(t.text, 80)} [{m}]")
+        lead = "、".join(t.lead) or "（未列明）"
+        resp = "、".join(t.responsible) or "（方案未列明）"
+        if q.role == "responsible":
+            d.lines.append(f"  {t.role_word}：{resp}（牵头单位：{lead}）")
+        else:
+            d.lines.append(f"  牵头单位：{lead}；{t.role_word}：{resp}")
+    return "answered"
+
+
+def compose_applies(store: IndexStore, q: Query, tasks: list[Task], d: Draft) -> str:
+    if not tasks:
+        return "not_covered"
+    d.lines.append("方案中与您的问题最相关的措施如下（可向牵头单位咨询办理）：")
+    for i, t in enumerate(tasks, start=1):
+        plan = store.plans[t.plan_id]
+        m = d.cite_task(store, t)
+        d.lines.append(f"{i}. {plan_name(plan)}第{t.number}项：{short(t.text, 90)} [{m}]")
+        d.lines.append(f"   {units_line(t)}")
+    return "answered"
+
+
+def compose_compare(store: IndexStore, q: Query, per_plan: dict[str, list[Task]], d: Draft) -> str:
+    if not any(per_plan.values()):
+        return "not_covered"
+    d.lines.append("两份方案的相关内容对照如下：")
+    for pid, tasks in per_plan.items():
+        plan = store.plans[pid]
+        if not tasks:
+            d.lines.append(f"【{plan.short_name or plan.title}】未找到相关任务。")
+            continue
+        d.lines.append(f"【{plan.short_name or plan.title}】{plan_name(plan)}")
+        for t in tasks:
+            m = d.cite_task(store, t)
+            d.lines.append(f"- 第{t.number}项：{short(t.text, 70)} [{m}]")
+            d.lines.append(f"  {units_line(t)}")
+    return "answered"
+
+
+def compose_not_covered(store: IndexStore, q: Query, closest: list[Task], d: Draft) -> None:
+    topic = short(re.sub(r"[？?。！!]+$", "", q.text), 30)
+    d.lines.append(f"本方案未涉及“{topic}”的内容。")
+    if closest:
+        d.lines.append("与之最接近的方案内容是：")
+        for t in closest:
+            m = d.cite_task(store, t)
+            d.lines.append(f"- {plan_name(store.plans[t.plan_id])}第{t.number}项：{short(t.text)} [{m}]")

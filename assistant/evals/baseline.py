@@ -1,0 +1,118 @@
+"""The baseline: the plain pipeline a newcomer would build with llama-index defaults.
+
+Corpus .txt files as Documents (SimpleDirectoryReader), default SentenceSplitter
+chunks, a VectorStoreIndex over a ChromaVectorStore (embedded PersistentClient,
+telemetry off, our explicit embedding function), the same embedding model as
+ours, no LLM (`Settings.llm = None`), top-5 retrieval, no structure. Its answer is
+the retrieved chunks' text; its citations are the retrieved nodes.
+
+The index is cached under <index_dir>/baseline/ and rebuilt only when the corpus
+text or the embedding mode changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..settings import Settings, prepare_offline_runtime
+
+TOP_K = 5
+LEADING_NUMBER_RE = re.compile(r"^\s*[（(]?(\d{1,2})\s*[)）.．、]")
+
+
+def corpus_files(settings: Settings) -> list[Path]:
+    return sorted(p for p in settings.corpus_dir.glob("*.txt") if p.stem.upper() != "README")
+
+
+def fingerprint(settings: Settings) -> str:
+    h = hashlib.sha256()
+    for p in corpus_files(settings):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    h.update(f"{settings.embed_mode}|{settings.embed_model if settings.embed_mode == 'openai' else ''}".encode())
+    return h.hexdigest()[:12]
+
+
+def leading_task_number(text: str) -> int | None:
+    """A task number the chunk starts with ('3. 自然垄断…'), if any: all a plain splitter leaves."""
+    m = LEADING_NUMBER_RE.match(text)
+    return int(m.group(1)) if m else None
+
+
+class Baseline:
+    """`answer(messages, plan_id) -> dict` with the same shape as `Answer.to_dict()`."""
+
+    def __init__(self, settings: Settings):
+        prepare_offline_runtime(settings)
+        self.settings = settings
+        self.root = settings.index_dir / "baseline"
+        self.built = False  # True when this instance (re)built the index
+        self._retriever: Any = None
+        self._titles: dict[str, str] = {}
+
+    def _open(self) -> Any:
+        if self._retriever is not None:
+            return self._retriever
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from llama_index.core import Settings as LlamaSettings
+        from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+        from llama_index.core.node_parser import SentenceSplitter
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        from ..embed import ChromaEmbedding, make_embedder
+
+        LlamaSettings.llm = None  # no LLM: retrieval only
+        embedder = make_embedder(self.settings)
+        self.root.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(self.root / "chroma"),
+                                           settings=ChromaSettings(anonymized_telemetry=False))
+        name = f"baseline-{fingerprint(self.settings)}"
+        existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if name in existing and client.get_collection(name).count() > 0:
+                collection = client.get_collection(name, embedding_function=ChromaEmbedding(embedder))
+                store = ChromaVectorStore(chroma_collection=collection)
+                index = VectorStoreIndex.from_vector_store(store, embed_model=embedder)
+            else:
+                for old in existing:
+                    if old.startswith("baseline-"):
+                        client.delete_collection(old)
+                collection = client.create_collection(name, embedding_function=ChromaEmbedding(embedder))
+                store = ChromaVectorStore(chroma_collection=collection)
+                docs = SimpleDirectoryReader(input_files=[str(p) for p in corpus_files(self.settings)]).load_data()
+                index = VectorStoreIndex.from_documents(
+                    docs, storage_context=StorageContext.from_defaults(vector_store=store),
+                    embed_model=embedder, transformations=[SentenceSplitter()],
+                )
+                self.built = True
+        self._titles = {p.stem: p.stem for p in corpus_files(self.settings)}
+        self._retriever = index.as_retriever(similarity_top_k=TOP_K)
+        return self._retriever
+
+    def answer(self, messages: list[dict[str, str]], plan_id: str | None = None) -> dict[str, Any]:
+        """Retrieve for the last user message; plan_id and earlier turns are ignored (no structure)."""
+        query = next(m["content"] for m in reversed(messages) if m.get("role") == "user")
+        nodes = self._open().retrieve(query)
+        citations = []
+        for i, n in enumerate(nodes, 1):
+            meta = n.node.metadata or {}
+            pid = Path(meta.get("file_name") or meta.get("file_path") or "").stem
+            text = n.node.get_content()
+            citations.append({
+                "marker": i, "plan_id": pid, "plan_title": self._titles.get(pid, pid),
+                "task_number": leading_task_number(text), "section": "", "quote": text,
+                "passage_id": n.node.node_id, "lead": [], "responsible": [], "role_word": "",
+            })
+        return {
+            "answer": "\n\n".join(c["quote"] for c in citations),
+            "status": "answered" if citations else "not_covered",
+            "intent": "retrieval", "citations": citations, "suggestions": [],
+            "plan_ids": list(dict.fromkeys(c["plan_id"] for c in citations)),
+            "mode": "baseline", "notice": "",
+        }

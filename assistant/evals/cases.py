@@ -1,0 +1,249 @@
+"""Evaluation cases and gold: loading and validation.
+
+Cases live in JSONL files, one object per line (schema in evals/questions/README.md):
+hand-written sets under evals/questions/, generated sets under evals/generated/.
+A set is named by its file stem; generated sets get a `gen_` prefix.
+
+The gold (evals/gold/tasks.jsonl) is read independently of the index, so the
+metrics never trust the pipeline's own parse of the plans.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..settings import PROJECT_ROOT
+
+EVALS_DIR = PROJECT_ROOT / "evals"
+QUESTIONS_DIR = EVALS_DIR / "questions"
+GENERATED_DIR = EVALS_DIR / "generated"
+GOLD_FILE = EVALS_DIR / "gold" / "tasks.jsonl"
+
+STATUSES = ("answered", "not_covered", "out_of_scope")
+ROLES = ("lead", "responsible", "any")
+KINDS = ("task_units", "unit_tasks", "applies", "compare", "plan_facts", "not_covered", "out_of_scope")
+CASE_KEYS = {"id", "kind", "turns", "plan_id", "expect", "tags"}
+ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
+
+
+class CaseError(ValueError):
+    """A malformed case (file and line in the message)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    kind: str
+    turns: tuple[str, ...]
+    plan_id: str | None
+    expect: dict[str, Any]
+    set: str = ""
+    tags: tuple[str, ...] = ()
+
+    @property
+    def question(self) -> str:
+        return self.turns[-1]
+
+    @property
+    def generated(self) -> bool:
+        return self.set.startswith("gen_")
+
+
+@dataclass
+class Gold:
+    """Gold tasks keyed by (plan_id, number), plus a unit registry for name matching."""
+
+    tasks: dict[tuple[str, int], dict[str, Any]]
+    registry: Any = None  # assistant.units.UnitRegistry (aliases, find_in_text)
+    plan_titles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def plan_ids(self) -> list[str]:
+        return sorted({p for p, _ in self.tasks})
+
+    def task(self, plan_id: str, number: int) -> dict[str, Any] | None:
+        return self.tasks.get((plan_id, number))
+
+    def tasks_for_unit(self, unit: str, plan_id: str | None, role: str) -> set[tuple[str, int]]:
+        out = set()
+        for (pid, num), t in self.tasks.items():
+            if plan_id and pid != plan_id:
+                continue
+            lead, resp = unit in t["lead"], unit in t["responsible"]
+            if (role == "lead" and lead) or (role == "responsible" and resp) or (role == "any" and (lead or resp)):
+                out.add((pid, num))
+        return out
+
+    def aliases(self, unit: str) -> set[str]:
+        return self.registry.aliases_of(unit) if self.registry is not None else {unit}
+
+
+def load_gold(path: Path = GOLD_FILE, corpus_dir: Path | None = None, aliases_path: Path | None = None) -> Gold:
+    """Read the gold tasks; with a corpus, also build a unit registry over them."""
+    tasks: dict[tuple[str, int], dict[str, Any]] = {}
+    for line in path.read_text("utf-8").splitlines():
+        if line.strip():
+            t = json.loads(line)
+            tasks[(t["plan_id"], int(t["number"]))] = t
+    gold = Gold(tasks)
+    if corpus_dir is not None:
+        from ..loaders import discover, load_source
+        from ..units import AliasTable, UnitRegistry
+
+        plans = {}
+        for p in discover(corpus_dir):
+            plan = load_source(p).plan
+            plans[plan.id] = plan
+        shims = [_TaskShim(pid, tuple(t["lead"]) + tuple(t["responsible"])) for (pid, _), t in tasks.items()
+                 if pid in plans]
+        table = AliasTable.load(aliases_path or corpus_dir / "aliases.toml")
+        gold.registry = UnitRegistry.build(plans, shims, table)  # type: ignore[arg-type]
+        gold.plan_titles = {pid: p.title for pid, p in plans.items()}
+    return gold
+
+
+@dataclass(frozen=True)
+class _TaskShim:
+    plan_id: str
+    _units: tuple[str, ...]
+
+    def units(self) -> tuple[str, ...]:
+        return self._units
+
+
+def _need(cond: bool, where: str, msg: str) -> None:
+    if not cond:
+        raise CaseError(f"{where}: {msg}")
+
+
+def validate_case(obj: Any, where: str = "case", plan_ids: set[str] | None = None) -> None:
+    """Raise CaseError unless obj follows the case schema."""
+    _need(isinstance(obj, dict), where, "not a JSON object")
+    _need(not (set(obj) - CASE_KEYS), where, f"unknown keys {sorted(set(obj) - CASE_KEYS)}")
+    for key in ("id", "kind", "turns", "plan_id", "expect"):
+        _need(key in obj, where, f"missing '{key}'")
+    _need(isinstance(obj["id"], str) and bool(ID_RE.match(obj["id"])), where, f"bad id {obj['id']!r}")
+    kind, expect, turns = obj["kind"], obj["expect"], obj["turns"]
+    _need(kind in KINDS, where, f"unknown kind {kind!r}")
+    _need(isinstance(turns, list) and bool(turns) and all(isinstance(t, str) and t.strip() for t in turns),
+          where, "turns must be a non-empty list of non-empty strings")
+    known = plan_ids or set()
+
+    def plan_ok(p: Any, nullable: bool) -> bool:
+        return (p is None and nullable) or (isinstance(p, str) and (not known or p in known))
+
+    _need(plan_ok(obj["plan_id"], True), where, f"bad plan_id {obj['plan_id']!r}")
+    _need(isinstance(expect, dict) and expect.get("status") in STATUSES, where, "expect.status missing or invalid")
+    status = expect["status"]
+    if kind in ("not_covered", "out_of_scope"):
+        _need(status == kind, where, f"kind {kind} needs status {kind}")
+        return
+    _need(status == "answered", where, f"kind {kind} needs status answered")
+
+    def numbers_ok(v: Any) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(n, int) and n > 0 for n in v)
+
+    def tasks_ok(v: Any) -> bool:
+        return isinstance(v, dict) and bool(v) and all(plan_ok(p, False) and numbers_ok(n) for p, n in v.items())
+
+    if kind == "task_units":
+        _need(plan_ok(expect.get("plan_id"), False), where, "task_units needs expect.plan_id")
+        _need(isinstance(expect.get("task_number"), int), where, "task_units needs expect.task_number")
+        _need(expect.get("role") in ROLES, where, "task_units needs expect.role")
+    elif kind == "unit_tasks":
+        _need(isinstance(expect.get("unit"), str) and bool(expect["unit"]), where, "unit_tasks needs expect.unit")
+        _need("plan_id" in expect and plan_ok(expect["plan_id"], True), where, "unit_tasks needs expect.plan_id")
+        _need(expect.get("role") in ROLES, where, "unit_tasks needs expect.role")
+    elif kind == "applies":
+        one = plan_ok(expect.get("plan_id"), False) and numbers_ok(expect.get("task_numbers"))
+        _need(one or tasks_ok(expect.get("tasks")), where, "applies needs plan_id+task_numbers or tasks")
+    elif kind == "compare":
+        _need(tasks_ok(expect.get("tasks")), where, "compare needs expect.tasks")
+    elif kind == "plan_facts":
+        _need(plan_ok(expect.get("plan_id"), False), where, "plan_facts needs expect.plan_id")
+        mc = expect.get("must_contain")
+        _need(isinstance(mc, list) and bool(mc) and all(isinstance(s, str) and s for s in mc),
+              where, "plan_facts needs expect.must_contain")
+
+
+def check_against_gold(case: Case, gold: Gold, where: str) -> None:
+    """Cases must name tasks and units that exist in the gold."""
+    e = case.expect
+    if case.kind == "task_units":
+        _need(gold.task(e["plan_id"], e["task_number"]) is not None, where, "task not in gold")
+    elif case.kind == "unit_tasks":
+        known = {u for t in gold.tasks.values() for u in (*t["lead"], *t["responsible"])}
+        _need(e["unit"] in known, where, f"unit {e['unit']!r} not in gold")
+    for pid, nums in expected_task_map(case).items():
+        for n in nums:
+            _need(gold.task(pid, n) is not None, where, f"task {pid}#{n} not in gold")
+
+
+def expected_task_map(case: Case) -> dict[str, list[int]]:
+    """Tasks an applies/compare/task_units case expects, by plan, best first."""
+    e = case.expect
+    if case.kind == "task_units":
+        return {e["plan_id"]: [e["task_number"]]}
+    if case.kind in ("applies", "compare"):
+        return {p: list(n) for p, n in e["tasks"].items()} if "tasks" in e else {e["plan_id"]: list(e["task_numbers"])}
+    return {}
+
+
+def load_file(path: Path, set_name: str, gold: Gold | None = None) -> list[Case]:
+    cases = []
+    plan_ids = set(gold.plan_ids) if gold else None
+    for i, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{i}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CaseError(f"{where}: invalid JSON ({exc})") from exc
+        validate_case(obj, where, plan_ids)
+        case = Case(obj["id"], obj["kind"], tuple(obj["turns"]), obj["plan_id"], obj["expect"], set_name,
+                    tuple(obj.get("tags", ())))
+        if gold:
+            check_against_gold(case, gold, where)
+        cases.append(case)
+    return cases
+
+
+def discover_sets(questions_dir: Path = QUESTIONS_DIR, generated_dir: Path = GENERATED_DIR) -> dict[str, Path]:
+    sets = {p.stem: p for p in sorted(questions_dir.glob("*.jsonl"))}
+    sets |= {f"gen_{p.stem}": p for p in sorted(generated_dir.glob("*.jsonl"))}
+    return sets
+
+
+def select_sets(available: dict[str, Path], wanted: str | None) -> dict[str, Path]:
+    """None: all; 'generated' / 'handwritten'; else a comma list of set names."""
+    if not wanted:
+        return available
+    out: dict[str, Path] = {}
+    for w in (s.strip() for s in wanted.split(",") if s.strip()):
+        if w in ("generated", "gen"):
+            out |= {k: v for k, v in available.items() if k.startswith("gen_")}
+        elif w in ("handwritten", "questions"):
+            out |= {k: v for k, v in available.items() if not k.startswith("gen_")}
+        elif w in available or f"gen_{w}" in available:
+            key = w if w in available else f"gen_{w}"
+            out[key] = available[key]
+        else:
+            raise CaseError(f"没有评测集 {w}（可选：{', '.join(available)}，或 generated / handwritten）")
+    return out
+
+
+def load_cases(sets: dict[str, Path], gold: Gold | None = None) -> list[Case]:
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for name, path in sets.items():
+        for c in load_file(path, name, gold):
+            if c.id in seen:
+                raise CaseError(f"{path.name}: duplicate id {c.id}")
+            seen.add(c.id)
+            cases.append(c)
+    return cases

@@ -1,0 +1,278 @@
+"""Metrics: small pure functions over (case, answer dict, gold) returning named values.
+
+A value of None means "does not apply to this case" and is left out of averages.
+`answer` is `Answer.to_dict()`: answer text, status, citations (marker, plan_id,
+task_number, quote, lead, responsible, …).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .cases import Case, Gold, expected_task_map
+
+Answer = dict[str, Any]
+Key = tuple[str, int]
+
+MARKER_RE = re.compile(r"[\[【［〔(（]\s*\d{1,3}\s*[\]】］〕)）]")
+COUNT_TOTAL_RE = re.compile(r"共\s*(\d+|[一二两三四五六七八九十]+)\s*(?:项|条|个)")
+COUNT_ANY_RE = re.compile(r"(?<![第\d一二两三四五六七八九十])(\d+|[一二两三四五六七八九十]+)\s*(?:项|条)(?:任务|措施|试点)?")
+NUMBER_RE = re.compile(r"\d+")
+CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def nows(text: str) -> str:
+    return re.sub(r"\s+", "", text or "")
+
+
+def cn_number(s: str) -> int | None:
+    """'12' → 12, '十二' → 12, '二十' → 20; None if not a number below 100."""
+    if s.isdigit():
+        return int(s)
+    if not s or any(ch not in CN_DIGITS and ch != "十" for ch in s):
+        return None
+    if "十" not in s:
+        return CN_DIGITS.get(s) if len(s) == 1 else None
+    tens, _, ones = s.partition("十")
+    return (CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (CN_DIGITS.get(ones, 0) if ones else 0)
+
+
+def citations(answer: Answer) -> list[dict[str, Any]]:
+    return sorted(answer.get("citations") or [], key=lambda c: c.get("marker") or 0)
+
+
+def cited_tasks(answer: Answer) -> list[Key]:
+    """(plan_id, task_number) of cited tasks, in marker order, without repeats."""
+    out: list[Key] = []
+    for c in citations(answer):
+        if c.get("task_number") is not None and (key := (c["plan_id"], int(c["task_number"]))) not in out:
+            out.append(key)
+    return out
+
+
+def mentions(gold: Gold, unit: str, text: str) -> bool:
+    """The unit is named in the text (canonical name or any alias; whitespace ignored)."""
+    t = nows(text)
+    return any(a and a in t for a in gold.aliases(unit))
+
+
+# ---- status / facts ----
+def status_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    return {"status_ok": answer.get("status") == case.expect["status"]}
+
+
+def must_contain_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    wanted = case.expect.get("must_contain")
+    if not wanted:
+        return {"must_contain": None}
+    text = nows(answer.get("answer", ""))
+    missing = [s for s in wanted if nows(s) not in text]
+    return {"must_contain": not missing, "missing": missing or None}
+
+
+# ---- task → units ----
+def task_units_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    """Exact-set accuracy of the units stated for the asked role.
+
+    The units the answer states are read from its citation(s) of the asked task;
+    each gold unit must also be named in the answer text.
+    """
+    if case.kind != "task_units":
+        return {}
+    e = case.expect
+    task = gold.task(e["plan_id"], e["task_number"])
+    assert task is not None
+    cites = [c for c in citations(answer)
+             if c.get("plan_id") == e["plan_id"] and c.get("task_number") == e["task_number"]]
+    out: dict[str, Any] = {"task_cited": bool(cites), "lead_exact": None, "responsible_exact": None}
+    roles = ("lead", "responsible") if e["role"] == "any" else (e["role"],)
+    stated: dict[str, list[str]] = {}
+    for role in roles:
+        got = {u for c in cites for u in (c.get(role) or [])}
+        want = set(task[role])
+        named = all(mentions(gold, u, answer.get("answer", "")) for u in want)
+        out[f"{role}_exact"] = bool(cites) and got == want and named
+        stated[role] = sorted(got)
+        if not named:
+            out[f"{role}_not_named"] = sorted(u for u in want if not mentions(gold, u, answer.get("answer", "")))
+    out["units_exact"] = all(out[f"{r}_exact"] for r in roles)
+    out["stated"] = stated
+    return out
+
+
+# ---- unit → tasks ----
+def unit_tasks_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    """Precision / recall / exact match of the cited task list against the gold, overall and per plan."""
+    if case.kind != "unit_tasks":
+        return {}
+    e = case.expect
+    want = gold.tasks_for_unit(e["unit"], e["plan_id"], e["role"])
+    got = set(cited_tasks(answer))
+    hit = got & want
+    plans = sorted({p for p, _ in want | got} | ({e["plan_id"]} if e["plan_id"] else set()))
+    per_plan = {p: {n for q, n in got if q == p} == {n for q, n in want if q == p} for p in plans}
+    return {
+        "task_precision": len(hit) / len(got) if got else 1.0,
+        "task_recall": len(hit) / len(want) if want else 1.0,
+        "tasks_exact": got == want,
+        "tasks_exact_per_plan": per_plan,
+        "missing_tasks": sorted(want - got) or None,
+        "extra_tasks": sorted(got - want) or None,
+        **count_metrics(answer, want),
+    }
+
+
+def stated_counts(text: str) -> set[int]:
+    """Counts the answer states: '共N项' if present, otherwise any 'N项' not preceded by 第."""
+    t = nows(text)
+    found = COUNT_TOTAL_RE.findall(t) or COUNT_ANY_RE.findall(t)
+    return {n for s in found if (n := cn_number(s)) is not None}
+
+
+def count_metrics(answer: Answer, want: set[Key]) -> dict[str, Any]:
+    """Does a count stated in the answer match the true count (total or per plan)? None if none stated."""
+    stated = stated_counts(answer.get("answer", ""))
+    if not stated:
+        return {"count_stated": None, "count_ok": None}
+    per_plan = {}
+    for p, _ in want:
+        per_plan[p] = per_plan.get(p, 0) + 1
+    total = len(want)
+    ok = total in stated or (len(per_plan) > 1 and set(per_plan.values()) <= stated)
+    return {"count_stated": sorted(stated), "count_ok": ok}
+
+
+# ---- retrieval ----
+def retrieval_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    """recall@1, recall@5 (|gold ∩ top-k| / min(|gold|, k)) and MRR of the gold tasks among citations."""
+    want = {(p, n) for p, nums in expected_task_map(case).items() for n in nums}
+    if not want:
+        return {}
+    ranked = cited_tasks(answer)
+    first = next((i for i, k in enumerate(ranked, 1) if k in want), None)
+    out = {f"recall@{k}": len(want & set(ranked[:k])) / min(len(want), k) for k in (1, 5)}
+    out["mrr"] = 1.0 / first if first else 0.0
+    out["recall_all"] = len(want & set(ranked)) / len(want)
+    return out
+
+
+# ---- citation precision ----
+def expected_plans(case: Case, gold: Gold) -> set[str] | None:
+    e = case.expect
+    if case.kind in ("not_covered", "out_of_scope"):
+        return None
+    if case.kind == "unit_tasks":
+        if e["plan_id"]:
+            return {e["plan_id"]}
+        return {p for p, _ in gold.tasks_for_unit(e["unit"], None, "any")} or set(gold.plan_ids)
+    if case.kind in ("applies", "compare", "task_units"):
+        return set(expected_task_map(case))
+    return {e["plan_id"]}
+
+
+def citation_precision(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    """Share of citations in the expected plan(s) and, for task questions, naming a gold task."""
+    cites = citations(answer)
+    plans = expected_plans(case, gold)
+    if not cites or plans is None:
+        return {"citation_precision": None}
+    e = case.expect
+    allowed: set[Key] | None = None
+    if case.kind == "task_units":
+        allowed = {(e["plan_id"], e["task_number"])}
+    elif case.kind == "unit_tasks":
+        allowed = gold.tasks_for_unit(e["unit"], e["plan_id"], e["role"])
+    bad = []
+    for c in cites:
+        ok = c.get("plan_id") in plans
+        if ok and allowed is not None and c.get("task_number") is not None:
+            ok = (c["plan_id"], c["task_number"]) in allowed
+        if not ok:
+            bad.append(f"{c.get('plan_id')}#{c.get('task_number')}")
+    return {"citation_precision": 1 - len(bad) / len(cites), "bad_citations": bad or None}
+
+
+# ---- unsupported claims ----
+def derivable_counts(cites: list[dict[str, Any]]) -> set[int]:
+    """Counts one can read off the citations: cited tasks overall / per plan, and per unit and role."""
+    rows: dict[Key, dict[str, Any]] = {}
+    for c in cites:
+        if c.get("task_number") is not None:
+            rows.setdefault((c["plan_id"], int(c["task_number"])), c)
+    counts = {len(rows), len(cites)}
+    units = {u for c in rows.values() for u in (*(c.get("lead") or []), *(c.get("responsible") or []))}
+    for plan in {None, *(p for p, _ in rows)}:
+        scoped = [c for (p, _), c in rows.items() if plan in (None, p)]
+        counts.add(len(scoped))
+        for u in units:
+            for roles in (("lead",), ("responsible",), ("lead", "responsible")):
+                counts.add(sum(1 for c in scoped if any(u in (c.get(r) or []) for r in roles)))
+    return counts
+
+
+def unsupported_claims(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    """Unit names and numbers in the answer that no citation supports.
+
+    A unit is supported when a citation lists it as lead/responsible or its
+    printed name appears in a citation quote. A number is supported when it is a
+    cited task number, appears in a quote/section/title, or counts cited tasks.
+    """
+    text = MARKER_RE.sub(" ", answer.get("answer", "") or "")
+    cites = citations(answer)
+    sources = [nows(" ".join([c.get("quote", ""), c.get("section", ""), c.get("plan_title", "")])) for c in cites]
+    cited_units = {u for c in cites for u in (*(c.get("lead") or []), *(c.get("responsible") or []))}
+    units: list[str] = []
+    if gold.registry is not None:
+        plan_ids = {c["plan_id"] for c in cites if c.get("plan_id")} or set(answer.get("plan_ids") or []) or None
+        flat = nows(text)
+        for u in dict.fromkeys(x.name for x in gold.registry.find_in_text(flat, plan_ids)):
+            surfaces = [a for a in gold.aliases(u) if len(a) >= 2 and a in flat]
+            if u in cited_units or any(a in s for a in surfaces for s in sources):
+                continue
+            if any(v.name in cited_units for a in surfaces for v in gold.registry.resolve(a, plan_ids)):
+                continue
+            units.append(u)
+    tasks = cited_tasks(answer)
+    counts = derivable_counts(cites)
+    numbers: list[str] = []
+    for m in NUMBER_RE.finditer(nows(text)):
+        n = int(m.group())
+        if n in counts or any(n == k[1] for k in tasks):
+            continue
+        if any(re.search(rf"(?<!\d){n}(?!\d)", s) for s in sources):
+            continue
+        numbers.append(m.group())
+    numbers = list(dict.fromkeys(numbers))
+    return {"unsupported": len(units) + len(numbers), "unsupported_units": units or None,
+            "unsupported_numbers": numbers or None}
+
+
+# ---- the case verdict ----
+def case_pass(case: Case, m: dict[str, Any]) -> bool:
+    """One yes/no per case: the number the per-kind accuracy averages."""
+    if not m.get("status_ok"):
+        return False
+    if case.kind == "task_units":
+        return bool(m.get("units_exact"))
+    if case.kind == "unit_tasks":
+        return bool(m.get("tasks_exact"))
+    if case.kind == "applies":
+        return m.get("recall@5") == 1.0
+    if case.kind == "compare":
+        return m.get("recall_all") == 1.0
+    if case.kind == "plan_facts":
+        return bool(m.get("must_contain"))
+    return True
+
+
+METRICS = (status_metrics, must_contain_metrics, task_units_metrics, unit_tasks_metrics,
+           retrieval_metrics, citation_precision, unsupported_claims)
+
+
+def score_case(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fn in METRICS:
+        out |= fn(case, answer, gold)
+    out["pass"] = case_pass(case, out)
+    return out

@@ -1,0 +1,249 @@
+"""Optional LLM answer mode through any OpenAI-compatible chat-completions endpoint.
+
+The composer writes an answer from the numbered citations only; what it returns is
+checked afterwards (assistant.verify) and every failure here is raised as LLMError
+so that the caller can fall back to the extractive answer and say so.
+Nothing touches the network until compose() / stream() is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .prompts import Prompt, PromptError, load_prompt
+from .records import Citation
+from .settings import Settings, prepare_offline_runtime
+
+SYSTEM_PROMPT = "answer_system"
+USER_PROMPT = "answer_user"
+NO_HISTORY = "（无）"
+_ROLE_LABELS = {"user": "用户", "assistant": "助手"}
+
+
+class LLMError(RuntimeError):
+    """The LLM could not produce an answer (connection, timeout, HTTP error, empty reply…)."""
+
+
+def format_source(c: Citation) -> str:
+    """One numbered source block: header, the quote, then the units as two labelled lists."""
+    title = c.plan_title.strip().strip("《》")
+    head = f"[{c.marker}] 《{title}》"
+    if c.task_number is not None:
+        head += f"第{c.task_number}项"
+    if c.section:
+        head += f"（{c.section}）"
+    lines = [head, c.quote.strip()]
+    if c.lead or c.responsible:
+        units = [f"牵头单位：{'、'.join(c.lead) if c.lead else '未列明'}"]
+        if c.responsible:
+            units.append(f"{c.role_word or '责任单位'}：{'、'.join(c.responsible)}")
+        lines.append("；".join(units))
+    return "\n".join(lines)
+
+
+def format_sources(citations: Sequence[Citation]) -> str:
+    return "\n\n".join(format_source(c) for c in citations) if citations else "（无）"
+
+
+def clean_history(history: Sequence[dict[str, Any]], question: str) -> list[dict[str, str]]:
+    """User/assistant turns with text, oldest first; a trailing copy of the question is dropped."""
+    turns = [
+        {"role": str(m["role"]), "content": m["content"].strip()}
+        for m in history
+        if isinstance(m, dict) and m.get("role") in _ROLE_LABELS
+        and isinstance(m.get("content"), str) and m["content"].strip()
+    ]
+    if turns and turns[-1]["role"] == "user" and turns[-1]["content"] == question.strip():
+        turns.pop()
+    return turns
+
+
+def format_history(turns: Sequence[dict[str, str]]) -> str:
+    if not turns:
+        return NO_HISTORY
+    return "\n".join(f"{_ROLE_LABELS[t['role']]}：{t['content']}" for t in turns)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What is actually sent after trimming, and what was left out."""
+
+    messages: list[dict[str, str]]
+    history: list[dict[str, str]]
+    citations: list[Citation]
+    tokens: int
+    dropped_history: int
+    dropped_citations: list[int]  # markers
+
+
+def fit_context(
+    system: Prompt,
+    user: Prompt,
+    question: str,
+    history: Sequence[dict[str, Any]],
+    citations: Sequence[Citation],
+    budget: int,
+    count: Callable[[str], int],
+) -> Context:
+    """Render the prompt within `budget` tokens (system + user message).
+
+    Oldest history turns go first, then the lowest-ranked sources (highest markers);
+    a source is either sent whole or not at all. If no source fits (and there were
+    some), or the question alone does not fit, LLMError is raised.
+    """
+    question = question.strip()
+    turns = clean_history(history, question)
+    sources = sorted(citations, key=lambda c: c.marker)
+    system_text = system.render()
+    system_tokens = count(system_text)
+    n_turns, n_sources = len(turns), len(sources)
+
+    def render(t: int, s: int) -> tuple[str, int]:
+        text = user.render(
+            question=question,
+            history=format_history(turns[len(turns) - t:] if t else []),
+            sources=format_sources(sources[:s]),
+        )
+        return text, system_tokens + count(text)
+
+    text, tokens = render(n_turns, n_sources)
+    while tokens > budget and n_turns > 0:
+        n_turns -= 1
+        text, tokens = render(n_turns, n_sources)
+    while tokens > budget and n_sources > 0:
+        n_sources -= 1
+        text, tokens = render(n_turns, n_sources)
+    if tokens > budget or (sources and n_sources == 0):
+        raise LLMError(
+            f"context budget of {budget} tokens is too small for the question and one source "
+            f"({tokens} tokens needed)"
+        )
+    kept = turns[len(turns) - n_turns:] if n_turns else []
+    return Context(
+        messages=[{"role": "system", "content": system_text}, {"role": "user", "content": text}],
+        history=kept,
+        citations=list(sources[:n_sources]),
+        tokens=tokens,
+        dropped_history=len(turns) - n_turns,
+        dropped_citations=[c.marker for c in sources[n_sources:]],
+    )
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "the endpoint failed us" (the openai client wraps most
+    transport errors, but a stream can still surface raw httpx2 errors or bad JSON)."""
+    import openai
+
+    kinds: list[type[BaseException]] = [openai.OpenAIError, ValueError, OSError]
+    try:
+        import httpx2
+
+        kinds += [httpx2.HTTPError, httpx2.StreamError]
+    except ImportError:  # pragma: no cover - older openai clients use httpx
+        import httpx
+
+        kinds += [httpx.HTTPError, httpx.StreamError]
+    return tuple(kinds)
+
+
+def _describe(exc: BaseException) -> str:
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return "LLM request timed out"
+    if isinstance(exc, openai.APIStatusError):
+        return f"LLM endpoint returned HTTP {exc.status_code}: {exc.message}"
+    if isinstance(exc, openai.APIConnectionError):
+        return f"cannot reach the LLM endpoint: {exc}"
+    return f"LLM request failed: {type(exc).__name__}: {exc}"
+
+
+class LLMComposer:
+    """Writes a cited answer from numbered citations via an OpenAI-compatible endpoint."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.llm_base_url:
+            raise LLMError("no LLM endpoint configured (llm_base_url is empty)")
+        prepare_offline_runtime(settings)  # tiktoken must read the bundled cl100k_base
+        import openai
+
+        self.settings = settings
+        self.model = settings.llm_model
+        try:
+            self.system_prompt = load_prompt(settings, SYSTEM_PROMPT)
+            self.user_prompt = load_prompt(settings, USER_PROMPT)
+        except PromptError as exc:
+            raise LLMError(str(exc)) from exc
+        self._client = openai.OpenAI(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout_s,
+            max_retries=0,
+        )
+
+    def context(
+        self, question: str, history: Sequence[dict[str, Any]], citations: Sequence[Citation]
+    ) -> Context:
+        from .chunk import count_tokens
+
+        return fit_context(
+            self.system_prompt, self.user_prompt, question, history, citations,
+            self.settings.llm_max_context_tokens, count_tokens,
+        )
+
+    def compose(
+        self, question: str, history: Sequence[dict[str, Any]], citations: Sequence[Citation]
+    ) -> str:
+        """The whole reply text. Raises LLMError on any failure or an empty reply."""
+        ctx = self.context(question, history, citations)
+        failures = _failures()
+        try:
+            resp = self._client.chat.completions.create(
+                model=self.model, messages=ctx.messages, temperature=0,  # type: ignore[arg-type]
+            )
+        except failures as exc:
+            raise LLMError(_describe(exc)) from exc
+        choices = getattr(resp, "choices", None)
+        if not choices:
+            raise LLMError("LLM reply has no choices")
+        text = getattr(choices[0].message, "content", None)
+        if not isinstance(text, str) or not text.strip():
+            raise LLMError("LLM returned an empty reply")
+        return text.strip()
+
+    def stream(
+        self, question: str, history: Sequence[dict[str, Any]], citations: Sequence[Citation]
+    ) -> Iterator[str]:
+        """Text deltas as they arrive.
+
+        LLMError is raised here when the context cannot fit the budget, and while
+        iterating on any endpoint failure, including a stream that ends without text.
+        """
+        ctx = self.context(question, history, citations)
+        return self._stream(ctx)
+
+    def _stream(self, ctx: Context) -> Iterator[str]:
+        failures = _failures()
+        try:
+            events: Any = self._client.chat.completions.create(
+                model=self.model, messages=ctx.messages, temperature=0,  # type: ignore[arg-type]
+                stream=True,
+            )
+        except failures as exc:
+            raise LLMError(_describe(exc)) from exc
+        got_text = False
+        try:
+            for chunk in events:
+                for choice in chunk.choices or ():
+                    delta = getattr(choice.delta, "content", None) if choice.delta else None
+                    if delta:
+                        got_text = got_text or bool(delta.strip())
+                        yield delta
+        except failures as exc:
+            raise LLMError(_describe(exc)) from exc
+        finally:
+            events.close()
+        if not got_text:
+            raise LLMError("LLM returned an empty reply")

@@ -1,0 +1,117 @@
+"""Retrieval: structured lookups for list questions, hybrid search for the rest.
+
+Hybrid = lexical (jieba + bigram BM25) and dense (Chroma, through llama-index's
+VectorStoreIndex retriever) fused by reciprocal rank. Hits on body paragraphs
+that restate annex rows are expanded to those rows, so the answer can cite the
+row with its units.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .lexical import LexicalRetriever, tokenize
+from .records import Chunk, Task
+from .store import IndexStore
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion of ranked id lists: score(id) = Σ 1 / (k + rank)."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    score: float
+    task: Task | None = None
+
+
+@lru_cache(maxsize=4)
+def _synonyms(path: Path) -> tuple[tuple[str, str], ...]:
+    if not path.exists():
+        return ()
+    data = tomllib.loads(path.read_text("utf-8"))
+    return tuple((word, plan_term) for plan_term, words in data.get("terms", {}).items() for word in words)
+
+
+def expand_query(text: str, synonyms_file: Path) -> str:
+    """Add the plans' own terms for everyday words (香港 → 港澳, 诊所 → 医疗机构)."""
+    extra = [term for word, term in _synonyms(synonyms_file) if word in text and term not in text]
+    return text + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
+
+
+def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -> list[Hit]:
+    """Top-k chunks for a free-text question within the given plans."""
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
+    pids = set(plan_ids)
+    lexical = LexicalRetriever(store.lexical(), k=20, plan_ids=pids).retrieve(text)
+    vector_index = VectorStoreIndex.from_vector_store(
+        ChromaVectorStore(chroma_collection=store.collection()), embed_model=store.embedder()
+    )
+    filters = MetadataFilters(filters=[MetadataFilter(key="plan_id", value=list(pids), operator=FilterOperator.IN)])
+    dense = vector_index.as_retriever(similarity_top_k=20, filters=filters).retrieve(text)
+    fused = rrf([[n.node.node_id for n in lexical], [n.node.node_id for n in dense]])
+    hits: list[Hit] = []
+    for cid, score in fused:
+        chunk = store.passage(cid)
+        if chunk is None or chunk.kind in ("header", "annex"):
+            continue
+        hits.append(Hit(chunk, score, store.task(chunk.plan_id, chunk.task_number) if chunk.task_number else None))
+    return hits[:k]
+
+
+def tasks_from_hits(store: IndexStore, hits: list[Hit], query: str, limit: int = 5) -> list[Task]:
+    """Tasks in hit order; a body paragraph contributes the linked rows that best match."""
+    q = set(tokenize(query))
+    out: list[Task] = []
+    for h in hits:
+        if h.task is not None:
+            cands = [h.task]
+        else:
+            cands = [t for n in h.chunk.task_numbers if (t := store.task(h.chunk.plan_id, n))]
+            cands.sort(key=lambda t: -len(q & set(tokenize(t.text))))
+            cands = cands[:2]
+        for t in cands:
+            if t not in out:
+                out.append(t)
+    return out[:limit]
+
+
+def coverage(store: IndexStore, query: str, generic: frozenset[str]) -> float:
+    """Share of the question's content words that occur anywhere in the plans' text.
+
+    Used to say "本方案未涉及" honestly: retrieval always returns *something*.
+    """
+    import jieba
+
+    text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
+    words = [w for w in jieba.cut(text) if len(w) >= 2 and re.search(r"[\u4e00-\u9fa5A-Za-z]", w) and w not in generic]
+    for p in store.plans.values():
+        words = [w for w in words if w not in (p.short_name, p.region)]
+    if not words:
+        return 1.0
+    corpus = _corpus_text(store)
+    return sum(1 for w in words if w in corpus) / len(words)
+
+
+_corpus_cache: dict[str, str] = {}
+
+
+def _corpus_text(store: IndexStore) -> str:
+    if store.generation not in _corpus_cache:
+        _corpus_cache[store.generation] = "".join(c.text for c in store.chunks.values())
+    return _corpus_cache[store.generation]
