@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS conversations (
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class FeedbackStore:
@@ -95,33 +95,63 @@ class FeedbackStore:
             return int(cur.lastrowid or 0)
 
     # ---- feedback
-    def add_feedback(self, message_id: str, rating: str, comment: str | None, client: str | None) -> int:
+    def add_feedback(
+        self, message_id: str, rating: str, comment: str | None, client: str | None
+    ) -> int:
         return self._write(
-            "INSERT INTO feedback (message_id, rating, comment, created_at, client) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO feedback (message_id, rating, comment, created_at, client)"
+            " VALUES (?, ?, ?, ?, ?)",
             (message_id, rating, comment, _now(), client),
         )
 
     def feedback_for(self, message_id: str) -> list[dict[str, Any]]:
         with self._connect() as con:
-            rows = con.execute("SELECT message_id, rating, comment, created_at, client FROM feedback "
-                               "WHERE message_id = ? ORDER BY id", (message_id,)).fetchall()
+            rows = con.execute(
+                "SELECT message_id, rating, comment, created_at, client FROM feedback "
+                "WHERE message_id = ? ORDER BY id",
+                (message_id,),
+            ).fetchall()
         return [dict(r) for r in rows]
 
     # ---- conversation log
-    def log_conversation(self, *, message_id: str, request_id: str | None, endpoint: str,
-                         plan_id: str | None, messages: list[dict[str, Any]], answer: dict[str, Any] | None,
-                         status: str, intent: str | None, latency_ms: int, client: str | None) -> None:
+    def log_conversation(
+        self,
+        *,
+        message_id: str,
+        request_id: str | None,
+        endpoint: str,
+        plan_id: str | None,
+        messages: list[dict[str, Any]],
+        answer: dict[str, Any] | None,
+        status: str,
+        intent: str | None,
+        latency_ms: int,
+        client: str | None,
+    ) -> None:
         self._write(
-            "INSERT OR REPLACE INTO conversations (message_id, request_id, endpoint, plan_id, messages, answer,"
-            " status, intent, latency_ms, created_at, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (message_id, request_id, endpoint, plan_id, json.dumps(messages, ensure_ascii=False),
-             json.dumps(answer, ensure_ascii=False) if answer is not None else None, status, intent,
-             latency_ms, _now(), client),
+            "INSERT OR REPLACE INTO conversations (message_id, request_id, endpoint, plan_id,"
+            " messages, answer, status, intent, latency_ms, created_at, client)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message_id,
+                request_id,
+                endpoint,
+                plan_id,
+                json.dumps(messages, ensure_ascii=False),
+                json.dumps(answer, ensure_ascii=False) if answer is not None else None,
+                status,
+                intent,
+                latency_ms,
+                _now(),
+                client,
+            ),
         )
 
     def conversation(self, message_id: str) -> dict[str, Any] | None:
         with self._connect() as con:
-            row = con.execute("SELECT * FROM conversations WHERE message_id = ?", (message_id,)).fetchone()
+            row = con.execute(
+                "SELECT * FROM conversations WHERE message_id = ?", (message_id,)
+            ).fetchone()
         if row is None:
             return None
         out = dict(row)

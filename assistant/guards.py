@@ -74,12 +74,25 @@ def _openai_type(status: int) -> str:
     return "server_error" if status >= 500 else "invalid_request_error"
 
 
-def error_response(scope: Scope, status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def error_response(
+    scope: Scope,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     rid = request_id_of(scope)
     if str(scope.get("path", "")).startswith("/v1/"):
-        body: dict[str, Any] = {"error": {"message": message, "type": _openai_type(status), "code": code,
-                                          "param": None}, "request_id": rid}
+        body: dict[str, Any] = {
+            "error": {
+                "message": message,
+                "type": _openai_type(status),
+                "code": code,
+                "param": None,
+            },
+            "request_id": rid,
+        }
     else:
         body = {"error": code, "message": message, "request_id": rid, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -110,8 +123,15 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             client = (scope.get("client") or ("-",))[0]
-            log.info("%s %s %s %s %.0fms %s", rid, scope["method"], scope["path"], status or "-",
-                     (time.perf_counter() - started) * 1000, client)
+            log.info(
+                "%s %s %s %s %.0fms %s",
+                rid,
+                scope["method"],
+                scope["path"],
+                status or "-",
+                (time.perf_counter() - started) * 1000,
+                client,
+            )
 
 
 # ---------------------------------------------------------------- CORS
@@ -122,8 +142,9 @@ class JsonCORSMiddleware(CORSMiddleware):
         response = super().preflight_response(request_headers)
         if response.status_code != 400:
             return response
-        return JSONResponse({"error": "cors_forbidden", "message": "不允许来自该来源的跨域请求。"},
-                            status_code=400)
+        return JSONResponse(
+            {"error": "cors_forbidden", "message": "不允许来自该来源的跨域请求。"}, status_code=400
+        )
 
 
 # ---------------------------------------------------------------- rate limit
@@ -179,15 +200,22 @@ class GuardMiddleware:
             wait = self.limiter.take(client)
             if wait > 0:
                 retry = max(1, math.ceil(wait))
-                resp = error_response(scope, 429, "rate_limited", f"请求过于频繁，请 {retry} 秒后再试。",
-                                      headers={"Retry-After": str(retry)}, retry_after=retry)
+                resp = error_response(
+                    scope,
+                    429,
+                    "rate_limited",
+                    f"请求过于频繁，请 {retry} 秒后再试。",
+                    headers={"Retry-After": str(retry)},
+                    retry_after=retry,
+                )
                 return await resp(scope, receive, send)
 
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                return await error_response(scope, 400, "bad_content_length", "Content-Length 无效。")(
-                    scope, receive, send)
+                return await error_response(
+                    scope, 400, "bad_content_length", "Content-Length 无效。"
+                )(scope, receive, send)
             if int(declared) > self.max_body:
                 return await self._too_large(scope, receive, send, 0)
         chunks: list[bytes] = []
@@ -223,10 +251,14 @@ class GuardMiddleware:
         try:
             await self.app(scope, replay, tracking_send)
         except Exception:
-            log.exception("%s unhandled error on %s %s", request_id_of(scope), scope["method"], scope["path"])
+            log.exception(
+                "%s unhandled error on %s %s", request_id_of(scope), scope["method"], scope["path"]
+            )
             if started:
                 raise  # mid-response: let the server drop the connection
-            await error_response(scope, 500, "internal_error", HTTP_MESSAGES[500])(scope, replay, send)
+            await error_response(scope, 500, "internal_error", HTTP_MESSAGES[500])(
+                scope, replay, send
+            )
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, seen: int) -> None:
         # Read the rest (up to a cap) so that the client, which is still sending,
@@ -239,8 +271,13 @@ class GuardMiddleware:
             seen += len(message.get("body", b""))
             more = message.get("more_body", False)
         limit_kb = self.max_body // 1024
-        resp = error_response(scope, 413, "body_too_large", f"请求内容过大（上限 {limit_kb} KB）。",
-                              headers={"Connection": "close"} if more else None)
+        resp = error_response(
+            scope,
+            413,
+            "body_too_large",
+            f"请求内容过大（上限 {limit_kb} KB）。",
+            headers={"Connection": "close"} if more else None,
+        )
         await resp(scope, receive, send)
 
 
@@ -301,8 +338,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else None
         message = detail or HTTP_MESSAGES.get(exc.status_code, "请求失败。")
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
-        return error_response(request.scope, exc.status_code, code, message, headers=dict(exc.headers or {}))
+        code = {404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, f"http_{exc.status_code}"
+        )
+        return error_response(
+            request.scope, exc.status_code, code, message, headers=dict(exc.headers or {})
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -312,4 +353,6 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = [_loc(tuple(e.get("loc", ()))) for e in errors[:10]]
         if str(request.scope.get("path", "")).startswith("/v1/"):
             return error_response(request.scope, 422, "invalid_request", validation_message(errors))
-        return error_response(request.scope, 422, "invalid_request", validation_message(errors), fields=fields)
+        return error_response(
+            request.scope, 422, "invalid_request", validation_message(errors), fields=fields
+        )

@@ -26,7 +26,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
 from .feedback import FeedbackStore
-from .guards import ApiError, GuardMiddleware, JsonCORSMiddleware, RequestIdMiddleware, install_error_handlers
+from .guards import (
+    ApiError,
+    GuardMiddleware,
+    JsonCORSMiddleware,
+    RequestIdMiddleware,
+    install_error_handlers,
+)
 from .settings import Settings, load_settings
 from .store import IndexMissingError, IndexStore, StoreHolder
 
@@ -59,7 +65,10 @@ class OpenAIMessage(BaseModel):
         content = self.content
         if isinstance(content, list):  # content parts: keep the text ones
             content = "".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
-        return {"role": "system" if self.role == "developer" else self.role, "content": content or ""}
+        return {
+            "role": "system" if self.role == "developer" else self.role,
+            "content": content or "",
+        }
 
 
 class OpenAIRequest(BaseModel):
@@ -81,7 +90,11 @@ def sources_text(citations: list[dict[str, Any]]) -> str:
     """The citations as plain text, appended to /v1 answers for chat UIs."""
     lines = []
     for c in citations:
-        where = f"第{c['task_number']}项" if c.get("task_number") is not None else (c.get("section") or "")
+        where = (
+            f"第{c['task_number']}项"
+            if c.get("task_number") is not None
+            else (c.get("section") or "")
+        )
         quote = c.get("quote") or ""
         quote = quote if len(quote) <= 200 else quote[:200] + "…"
         lines.append(f"[{c.get('marker')}] {c.get('plan_title', '')} {where}：{quote}")
@@ -111,7 +124,9 @@ class Service:
         try:
             return self.holder.get()
         except IndexMissingError as exc:
-            raise ApiError(503, "index_missing", "索引尚未建立，请管理员先运行 assistant ingest。") from exc
+            raise ApiError(
+                503, "index_missing", "索引尚未建立，请管理员先运行 assistant ingest。"
+            ) from exc
         except Exception as exc:
             log.exception("index failed to load")
             raise ApiError(503, "index_unavailable", "索引暂时无法加载，请稍后再试。") from exc
@@ -123,11 +138,17 @@ class Service:
         if not messages:
             raise ApiError(422, "empty_message", "消息列表为空，请输入问题。")
         if len(messages) > s.max_history_messages:
-            raise ApiError(422, "too_many_messages",
-                           f"对话过长（{len(messages)} 条消息，上限 {s.max_history_messages} 条），请开始新对话。")
+            raise ApiError(
+                422,
+                "too_many_messages",
+                f"对话过长（{len(messages)} 条消息，上限 {s.max_history_messages} 条），"
+                "请开始新对话。",
+            )
         for m in messages:
             if len(m["content"]) > s.max_message_chars:
-                raise ApiError(422, "message_too_long", f"单条消息不能超过 {s.max_message_chars} 个字符。")
+                raise ApiError(
+                    422, "message_too_long", f"单条消息不能超过 {s.max_message_chars} 个字符。"
+                )
         if messages[-1]["role"] != "user":
             raise ApiError(422, "last_not_user", "最后一条消息应当是用户的问题。")
         if not messages[-1]["content"].strip():
@@ -135,16 +156,37 @@ class Service:
         if plan_id is not None and plan_id not in store.plans:
             raise ApiError(404, "unknown_plan", f"没有编号为“{plan_id}”的方案。")
 
-    def log(self, request: Request, endpoint: str, message_id: str, messages: list[dict[str, str]],
-            plan_id: str | None, answer: dict[str, Any] | None, started: float) -> None:
+    def log(
+        self,
+        request: Request,
+        endpoint: str,
+        message_id: str,
+        messages: list[dict[str, str]],
+        plan_id: str | None,
+        answer: dict[str, Any] | None,
+        started: float,
+    ) -> None:
         self.feedback.log_conversation(
-            message_id=message_id, request_id=request.scope.get("state", {}).get("request_id"),
-            endpoint=endpoint, plan_id=plan_id, messages=messages, answer=answer,
-            status=answer["status"] if answer else "error", intent=answer.get("intent") if answer else None,
-            latency_ms=int((time.perf_counter() - started) * 1000), client=request.client.host if request.client else None)
+            message_id=message_id,
+            request_id=request.scope.get("state", {}).get("request_id"),
+            endpoint=endpoint,
+            plan_id=plan_id,
+            messages=messages,
+            answer=answer,
+            status=answer["status"] if answer else "error",
+            intent=answer.get("intent") if answer else None,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            client=request.client.host if request.client else None,
+        )
 
-    def answer(self, request: Request, endpoint: str, message_id: str, messages: list[dict[str, str]],
-               plan_id: str | None) -> dict[str, Any]:
+    def answer(
+        self,
+        request: Request,
+        endpoint: str,
+        message_id: str,
+        messages: list[dict[str, str]],
+        plan_id: str | None,
+    ) -> dict[str, Any]:
         """Run the pipeline, log the conversation (committed), return the answer dict."""
         from .answer import InputError
 
@@ -162,8 +204,14 @@ class Service:
         self.log(request, endpoint, message_id, messages, plan_id, result, started)
         return result
 
-    async def stream(self, request: Request, endpoint: str, message_id: str, messages: list[dict[str, str]],
-                     plan_id: str | None) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def stream(
+        self,
+        request: Request,
+        endpoint: str,
+        message_id: str,
+        messages: list[dict[str, str]],
+        plan_id: str | None,
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Events with message_id added to meta and done. The first event is pulled before
         returning, so bad input is an HTTP 4xx, not an event; later failures are `error` events."""
         from .answer import InputError
@@ -178,7 +226,9 @@ class Service:
             self.store()  # raises the 503
             raise
         except Exception:
-            await run_in_threadpool(self.log, request, endpoint, message_id, messages, plan_id, None, started)
+            await run_in_threadpool(
+                self.log, request, endpoint, message_id, messages, plan_id, None, started
+            )
             raise
 
         async def events() -> AsyncIterator[tuple[str, dict[str, Any]]]:
@@ -189,8 +239,16 @@ class Service:
                     if name in ("meta", "done"):
                         data = {**data, "message_id": message_id}
                     if name == "done":
-                        await run_in_threadpool(self.log, request, endpoint, message_id, messages, plan_id,
-                                                data, started)
+                        await run_in_threadpool(
+                            self.log,
+                            request,
+                            endpoint,
+                            message_id,
+                            messages,
+                            plan_id,
+                            data,
+                            started,
+                        )
                     yield name, data
                     if name == "done":
                         return
@@ -198,7 +256,9 @@ class Service:
                 raise RuntimeError("the answer stream ended without a done event")
             except Exception:
                 log.exception("answer stream failed (%s)", message_id)
-                await run_in_threadpool(self.log, request, endpoint, message_id, messages, plan_id, None, started)
+                await run_in_threadpool(
+                    self.log, request, endpoint, message_id, messages, plan_id, None, started
+                )
                 yield "error", {"error": "internal_error", "message": STREAM_FAILED}
             finally:
                 gen.close()
@@ -216,15 +276,26 @@ def create_app(settings: Settings) -> FastAPI:
         yield
 
     app = FastAPI(
-        title="实施方案政策助手 API", version="0.1.0", lifespan=lifespan,
+        title="实施方案政策助手 API",
+        version="0.1.0",
+        lifespan=lifespan,
         description="基于县级实施方案的问答服务；文档见 docs/api.md。",
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(JsonCORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
-                       expose_headers=["X-Request-ID", "Retry-After"], max_age=600),
-            Middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes,
-                       per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
+            Middleware(
+                JsonCORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
+                expose_headers=["X-Request-ID", "Retry-After"],
+                max_age=600,
+            ),
+            Middleware(
+                GuardMiddleware,
+                max_body_bytes=settings.max_body_bytes,
+                per_minute=settings.rate_limit_per_minute,
+                burst=settings.rate_limit_burst,
+            ),
         ],
     )
     app.state.service = svc
@@ -233,9 +304,13 @@ def create_app(settings: Settings) -> FastAPI:
     def admin(request: Request) -> None:
         token = settings.admin_token
         if not token:
-            raise ApiError(403, "admin_disabled", "未配置管理令牌（ASSISTANT_ADMIN_TOKEN），管理接口已停用。")
+            raise ApiError(
+                403, "admin_disabled", "未配置管理令牌（ASSISTANT_ADMIN_TOKEN），管理接口已停用。"
+            )
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(value.strip().encode(), token.encode()):
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            value.strip().encode(), token.encode()
+        ):
             raise ApiError(403, "forbidden", "管理令牌无效。")
 
     # ---- chat
@@ -246,7 +321,9 @@ def create_app(settings: Settings) -> FastAPI:
         mid = "m-" + uuid.uuid4().hex
         return {**svc.answer(request, "/api/chat", mid, messages, body.plan_id), "message_id": mid}
 
-    @app.post("/api/chat/stream", tags=["chat"], summary="提问（SSE 流式：meta、delta…、citations、done）")
+    @app.post(
+        "/api/chat/stream", tags=["chat"], summary="提问（SSE 流式：meta、delta…、citations、done）"
+    )
     async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
         messages = [m.model_dump() for m in body.messages]
         await run_in_threadpool(svc.check, messages, body.plan_id)
@@ -267,11 +344,15 @@ def create_app(settings: Settings) -> FastAPI:
         except Exception:
             plans = []
         ids = [MODEL_ID, *(f"{MODEL_ID}:{p}" for p in plans)]
-        return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": MODEL_ID}
-                                           for i in ids]}
+        return {
+            "object": "list",
+            "data": [{"id": i, "object": "model", "created": 0, "owned_by": MODEL_ID} for i in ids],
+        }
 
     @app.post("/v1/chat/completions", tags=["openai"], response_model=None)
-    async def completions(body: OpenAIRequest, request: Request) -> dict[str, Any] | StreamingResponse:
+    async def completions(
+        body: OpenAIRequest, request: Request
+    ) -> dict[str, Any] | StreamingResponse:
         messages = [m.as_plain() for m in body.messages]
         plan_id = body.plan_id
         if plan_id is None and ":" in body.model:  # model "plan-assistant:<plan_id>" picks a plan
@@ -280,20 +361,43 @@ def create_app(settings: Settings) -> FastAPI:
         await run_in_threadpool(svc.check, messages, plan_id)
         cid, created = "chatcmpl-" + uuid.uuid4().hex, int(time.time())
         if not body.stream:
-            d = await run_in_threadpool(svc.answer, request, "/v1/chat/completions", cid, messages, plan_id)
+            d = await run_in_threadpool(
+                svc.answer, request, "/v1/chat/completions", cid, messages, plan_id
+            )
             content = d["answer"] + sources_text(d["citations"])
             prompt_chars = sum(len(m["content"]) for m in messages)
-            return {"id": cid, "object": "chat.completion", "created": created, "model": body.model,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                 "finish_reason": "stop", "logprobs": None}],
-                    "usage": {"prompt_tokens": prompt_chars, "completion_tokens": len(content),
-                              "total_tokens": prompt_chars + len(content)},
-                    "citations": d["citations"], "system_fingerprint": None}
+            return {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": body.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_chars,
+                    "completion_tokens": len(content),
+                    "total_tokens": prompt_chars + len(content),
+                },
+                "citations": d["citations"],
+                "system_fingerprint": None,
+            }
         events = await svc.stream(request, "/v1/chat/completions", cid, messages, plan_id)
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-            obj = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": body.model,
-                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+            obj = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
             return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
 
         async def frames() -> AsyncIterator[str]:
@@ -307,16 +411,18 @@ def create_app(settings: Settings) -> FastAPI:
                     yield chunk({}, "stop", citations=data["citations"])
                     yield "data: [DONE]\n\n"
                 elif name == "error":
-                    err = {"message": data["message"], "type": "server_error", "code": data["error"]}
+                    err = {
+                        "message": data["message"],
+                        "type": "server_error",
+                        "code": data["error"],
+                    }
                     yield f"data: {json.dumps({'error': err}, ensure_ascii=False)}\n\n"
 
         return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
 
     # ---- lookups
     def plan_info(store: IndexStore, pid: str) -> dict[str, Any]:
-        p = store.plans[pid]
-        return {"id": p.id, "title": p.title, "short_name": p.short_name, "region": p.region, "issuer": p.issuer,
-                "doc_number": p.doc_number, "issued": p.issued, "task_count": len(store.plan_tasks(pid))}
+        return {**asdict(store.plans[pid]), "task_count": len(store.plan_tasks(pid))}
 
     @app.get("/api/plans", tags=["lookup"])
     def plans() -> dict[str, Any]:
@@ -328,37 +434,64 @@ def create_app(settings: Settings) -> FastAPI:
         store = svc.store()
         if plan_id not in store.plans:
             raise ApiError(404, "unknown_plan", f"没有编号为“{plan_id}”的方案。")
-        return {**plan_info(store, plan_id), "suggestions": svc.assistant().suggestions_for(plan_id)}
+        return {
+            **plan_info(store, plan_id),
+            "suggestions": svc.assistant().suggestions_for(plan_id),
+        }
 
     @app.get("/api/tasks", tags=["lookup"], summary="某单位牵头/负责的全部任务（完整列表）")
-    def tasks(unit: str = Query(min_length=1, max_length=100), plan: str | None = Query(None, max_length=100),
-              role: Literal["lead", "responsible", "any"] = "any") -> dict[str, Any]:
+    def tasks(
+        unit: str = Query(min_length=1, max_length=100),
+        plan: str | None = Query(None, max_length=100),
+        role: Literal["lead", "responsible", "any"] = "any",
+    ) -> dict[str, Any]:
         store = svc.store()
         if plan and plan not in store.plans:
             raise ApiError(404, "unknown_plan", f"没有编号为“{plan}”的方案。")
         units = store.resolve_unit(unit.strip(), plan or None)
         if not units:
-            raise ApiError(404, "unknown_unit", f"没有找到单位“{unit}”，可用 /api/units?q= 查询单位名称。")
+            raise ApiError(
+                404, "unknown_unit", f"没有找到单位“{unit}”，可用 /api/units?q= 查询单位名称。"
+            )
         found = []
         for u in units:
             found += [t for t in store.tasks_for_unit(u.name, plan or None, role) if t not in found]
         found.sort(key=lambda t: (t.plan_id, t.number))
-        passages = {(c.plan_id, c.task_number): cid for cid, c in store.chunks.items() if c.kind == "task"}
-        return {"unit": unit, "units": [u.name for u in units], "plan": plan or None, "role": role,
-                "count": len(found), "tasks": [
-                    {"id": t.id, "plan_id": t.plan_id, "plan_title": store.plans[t.plan_id].title,
-                     "number": t.number, "heading": t.heading, "text": t.text, "section": " / ".join(t.section_path),
-                     "lead": list(t.lead), "responsible": list(t.responsible), "role_word": t.role_word,
-                     "quote": t.quote(), "passage_id": passages.get((t.plan_id, t.number))} for t in found]}
+        passages = {
+            (c.plan_id, c.task_number): cid for cid, c in store.chunks.items() if c.kind == "task"
+        }
+        rows = [
+            {
+                **asdict(t),
+                "id": t.id,
+                "plan_title": store.plans[t.plan_id].title,
+                "section": " / ".join(t.section_path),
+                "quote": t.quote(),
+                "passage_id": passages.get((t.plan_id, t.number)),
+            }
+            for t in found
+        ]
+        names = [u.name for u in units]
+        return {
+            "unit": unit,
+            "units": names,
+            "plan": plan or None,
+            "role": role,
+            "count": len(found),
+            "tasks": rows,
+        }
 
     @app.get("/api/units", tags=["lookup"], summary="单位名称/简称解析")
-    def units(q: str | None = Query(None, max_length=100), plan: str | None = Query(None, max_length=100)
-              ) -> dict[str, Any]:
+    def units(
+        q: str | None = Query(None, max_length=100), plan: str | None = Query(None, max_length=100)
+    ) -> dict[str, Any]:
         store = svc.store()
-        found = store.resolve_unit(q.strip(), plan or None) if q and q.strip() else list(store.registry.units.values())
-        return {"query": q, "count": len(found), "units": [
-            {"name": u.name, "aliases": list(u.aliases), "plans": list(u.plans), "collective": u.collective}
-            for u in found]}
+        found = (
+            store.resolve_unit(q.strip(), plan or None)
+            if q and q.strip()
+            else list(store.registry.units.values())
+        )
+        return {"query": q, "count": len(found), "units": [asdict(u) for u in found]}
 
     @app.get("/api/passages/{passage_id}", tags=["lookup"])
     def passage(passage_id: str) -> dict[str, Any]:
@@ -366,10 +499,14 @@ def create_app(settings: Settings) -> FastAPI:
         c = store.passage(passage_id)
         if c is None:
             raise ApiError(404, "unknown_passage", f"没有编号为“{passage_id}”的原文片段。")
-        return {"id": passage_id, "plan_id": c.plan_id, "plan_title": store.plans[c.plan_id].title, "kind": c.kind,
-                "section": " / ".join(c.section_path), "section_path": list(c.section_path), "text": c.text,
-                "task_number": c.task_number, "task_numbers": list(c.task_numbers),
-                "line_start": c.line_start, "line_end": c.line_end}
+        fields = {k: v for k, v in asdict(c).items() if k != "embed_text"}
+        title = store.plans[c.plan_id].title
+        return {
+            "id": passage_id,
+            **fields,
+            "plan_title": title,
+            "section": " / ".join(c.section_path),
+        }
 
     # ---- feedback
     @app.post("/api/feedback", tags=["feedback"])
@@ -377,13 +514,18 @@ def create_app(settings: Settings) -> FastAPI:
         mid = body.message_id.strip()
         if not mid:
             raise ApiError(422, "invalid_request", "message_id 不能为空。")
-        svc.feedback.add_feedback(mid, body.rating, body.comment, request.client.host if request.client else None)
+        svc.feedback.add_feedback(
+            mid, body.rating, body.comment, request.client.host if request.client else None
+        )
         return {"ok": True}
 
     @app.get("/api/feedback/{message_id}", tags=["admin"], dependencies=[Depends(admin)])
     def feedback_read(message_id: str) -> dict[str, Any]:
-        return {"message_id": message_id, "feedback": svc.feedback.feedback_for(message_id),
-                "conversation": svc.feedback.conversation(message_id)}
+        return {
+            "message_id": message_id,
+            "feedback": svc.feedback.feedback_for(message_id),
+            "conversation": svc.feedback.conversation(message_id),
+        }
 
     @app.post("/api/admin/reindex", tags=["admin"], dependencies=[Depends(admin)])
     def reindex() -> dict[str, Any]:
@@ -412,11 +554,17 @@ def create_app(settings: Settings) -> FastAPI:
         path = STATIC_DIR / name
         if not path.is_file():
             raise ApiError(404, "not_found", f"找不到 {name}。")
-        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache", **headers})
+        return FileResponse(
+            path, media_type=media_type, headers={"Cache-Control": "no-cache", **headers}
+        )
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> FileResponse:
-        return static("widget.js", "text/javascript; charset=utf-8", {"Cross-Origin-Resource-Policy": "cross-origin"})
+        return static(
+            "widget.js",
+            "text/javascript; charset=utf-8",
+            {"Cross-Origin-Resource-Policy": "cross-origin"},
+        )
 
     @app.get("/demo", include_in_schema=False)
     def demo() -> FileResponse:
@@ -438,7 +586,9 @@ def _quietly(fn: Any) -> None:
 
 def _setup_logging() -> None:
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
 
 
 def app_factory() -> FastAPI:
@@ -452,10 +602,16 @@ def run(settings: Settings) -> None:
     import uvicorn
 
     _setup_logging()
-    common: dict[str, Any] = {"host": settings.host, "port": settings.port, "access_log": False,
-                              "timeout_graceful_shutdown": 10}
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
     if settings.workers > 1:
         os.environ[SETTINGS_ENV] = settings.model_dump_json()
-        uvicorn.run("assistant.server:app_factory", factory=True, workers=settings.workers, **common)
+        uvicorn.run(
+            "assistant.server:app_factory", factory=True, workers=settings.workers, **common
+        )
     else:
         uvicorn.run(create_app(settings), **common)

@@ -1,6 +1,6 @@
 """Evaluation suite: `assistant eval` (see docs/evals.md).
 
-    main(settings, args)  # args.eval_set (None = all), args.json, args.no_baseline
+main(settings, args)  # args.eval_set (None = all), args.json, args.no_baseline
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from typing import Any
 from ..settings import Settings
 from .cases import GOLD_FILE, Case, CaseError, discover_sets, load_cases, load_gold, select_sets
 from .report import text_table, write_reports
-from .runner import THRESHOLDS_FILE, check_thresholds, failing, load_thresholds, run_cases, summarize
+from .runner import (
+    THRESHOLDS_FILE,
+    check_thresholds,
+    failing,
+    load_thresholds,
+    run_cases,
+    summarize,
+)
 
 REPORTS_DIR = GOLD_FILE.parent.parent / "reports"
 
@@ -37,21 +44,30 @@ def _progress(label: str, total: int, quiet: bool) -> Any:
     return tick
 
 
-def run_eval(settings: Settings, eval_set: str | None = None, baseline: bool = True,
-             reports_dir: Path | None = REPORTS_DIR, thresholds_file: Path = THRESHOLDS_FILE,
-             quiet: bool = False) -> dict[str, Any]:
+def run_eval(
+    settings: Settings,
+    eval_set: str | None = None,
+    baseline: bool = True,
+    reports_dir: Path | None = REPORTS_DIR,
+    thresholds_file: Path = THRESHOLDS_FILE,
+    quiet: bool = False,
+) -> dict[str, Any]:
     """Run the selected sets (ours, optionally the baseline), write reports; returns the report dict."""
     from ..index import build_index
 
     summary_line = build_index(settings).line()  # reuses the live index when nothing changed
     gold = load_gold(GOLD_FILE, settings.corpus_dir, settings.aliases_path)
     cases = load_cases(select_sets(discover_sets(), eval_set), gold)
-    results = {"ours": run_cases(cases, _ours(settings), gold, _progress("ours", len(cases), quiet))}
+    results = {
+        "ours": run_cases(cases, _ours(settings), gold, _progress("ours", len(cases), quiet))
+    }
     if baseline:
         from .baseline import Baseline
 
         b = Baseline(settings)
-        results["baseline"] = run_cases(cases, b.answer, gold, _progress("baseline", len(cases), quiet))
+        results["baseline"] = run_cases(
+            cases, b.answer, gold, _progress("baseline", len(cases), quiet)
+        )
     summary = {label: summarize(rs) for label, rs in results.items()}
     failures = check_thresholds(summary["ours"], load_thresholds(thresholds_file))
     from ..index import current_generation
@@ -76,14 +92,26 @@ def run_eval(settings: Settings, eval_set: str | None = None, baseline: bool = T
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        report = run_eval(settings, getattr(args, "eval_set", None), not getattr(args, "no_baseline", False),
-                          quiet=getattr(args, "json", False))
+        report = run_eval(
+            settings,
+            getattr(args, "eval_set", None),
+            not getattr(args, "no_baseline", False),
+            quiet=getattr(args, "json", False),
+        )
     except CaseError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     if getattr(args, "json", False):
-        print(json.dumps({k: report[k] for k in ("date", "mode", "n_cases", "summary", "threshold_failures")},
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    k: report[k]
+                    for k in ("date", "mode", "n_cases", "summary", "threshold_failures")
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         print(text_table(report["summary"]["ours"], report["summary"].get("baseline")))
         for path in report.get("paths", {}).values():

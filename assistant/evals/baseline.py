@@ -33,7 +33,9 @@ def fingerprint(settings: Settings) -> str:
     for p in corpus_files(settings):
         h.update(p.name.encode())
         h.update(p.read_bytes())
-    h.update(f"{settings.embed_mode}|{settings.embed_model if settings.embed_mode == 'openai' else ''}".encode())
+    h.update(
+        f"{settings.embed_mode}|{settings.embed_model if settings.embed_mode == 'openai' else ''}".encode()
+    )
     return h.hexdigest()[:12]
 
 
@@ -69,26 +71,35 @@ class Baseline:
         LlamaSettings.llm = None  # no LLM: retrieval only
         embedder = make_embedder(self.settings)
         self.root.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(path=str(self.root / "chroma"),
-                                           settings=ChromaSettings(anonymized_telemetry=False))
+        client = chromadb.PersistentClient(
+            path=str(self.root / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+        )
         name = f"baseline-{fingerprint(self.settings)}"
         existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if name in existing and client.get_collection(name).count() > 0:
-                collection = client.get_collection(name, embedding_function=ChromaEmbedding(embedder))
+                collection = client.get_collection(
+                    name, embedding_function=ChromaEmbedding(embedder)
+                )
                 store = ChromaVectorStore(chroma_collection=collection)
                 index = VectorStoreIndex.from_vector_store(store, embed_model=embedder)
             else:
                 for old in existing:
                     if old.startswith("baseline-"):
                         client.delete_collection(old)
-                collection = client.create_collection(name, embedding_function=ChromaEmbedding(embedder))
+                collection = client.create_collection(
+                    name, embedding_function=ChromaEmbedding(embedder)
+                )
                 store = ChromaVectorStore(chroma_collection=collection)
-                docs = SimpleDirectoryReader(input_files=[str(p) for p in corpus_files(self.settings)]).load_data()
+                docs = SimpleDirectoryReader(
+                    input_files=[str(p) for p in corpus_files(self.settings)]
+                ).load_data()
                 index = VectorStoreIndex.from_documents(
-                    docs, storage_context=StorageContext.from_defaults(vector_store=store),
-                    embed_model=embedder, transformations=[SentenceSplitter()],
+                    docs,
+                    storage_context=StorageContext.from_defaults(vector_store=store),
+                    embed_model=embedder,
+                    transformations=[SentenceSplitter()],
                 )
                 self.built = True
         self._titles = {p.stem: p.stem for p in corpus_files(self.settings)}
@@ -104,15 +115,27 @@ class Baseline:
             meta = n.node.metadata or {}
             pid = Path(meta.get("file_name") or meta.get("file_path") or "").stem
             text = n.node.get_content()
-            citations.append({
-                "marker": i, "plan_id": pid, "plan_title": self._titles.get(pid, pid),
-                "task_number": leading_task_number(text), "section": "", "quote": text,
-                "passage_id": n.node.node_id, "lead": [], "responsible": [], "role_word": "",
-            })
+            citations.append(
+                {
+                    "marker": i,
+                    "plan_id": pid,
+                    "plan_title": self._titles.get(pid, pid),
+                    "task_number": leading_task_number(text),
+                    "section": "",
+                    "quote": text,
+                    "passage_id": n.node.node_id,
+                    "lead": [],
+                    "responsible": [],
+                    "role_word": "",
+                }
+            )
         return {
             "answer": "\n\n".join(c["quote"] for c in citations),
             "status": "answered" if citations else "not_covered",
-            "intent": "retrieval", "citations": citations, "suggestions": [],
+            "intent": "retrieval",
+            "citations": citations,
+            "suggestions": [],
             "plan_ids": list(dict.fromkeys(c["plan_id"] for c in citations)),
-            "mode": "baseline", "notice": "",
+            "mode": "baseline",
+            "notice": "",
         }

@@ -25,7 +25,15 @@ GOLD_FILE = EVALS_DIR / "gold" / "tasks.jsonl"
 
 STATUSES = ("answered", "not_covered", "out_of_scope")
 ROLES = ("lead", "responsible", "any")
-KINDS = ("task_units", "unit_tasks", "applies", "compare", "plan_facts", "not_covered", "out_of_scope")
+KINDS = (
+    "task_units",
+    "unit_tasks",
+    "applies",
+    "compare",
+    "plan_facts",
+    "not_covered",
+    "out_of_scope",
+)
 CASE_KEYS = {"id", "kind", "turns", "plan_id", "expect", "tags"}
 ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
 
@@ -74,7 +82,11 @@ class Gold:
             if plan_id and pid != plan_id:
                 continue
             lead, resp = unit in t["lead"], unit in t["responsible"]
-            if (role == "lead" and lead) or (role == "responsible" and resp) or (role == "any" and (lead or resp)):
+            if (
+                (role == "lead" and lead)
+                or (role == "responsible" and resp)
+                or (role == "any" and (lead or resp))
+            ):
                 out.add((pid, num))
         return out
 
@@ -82,7 +94,9 @@ class Gold:
         return self.registry.aliases_of(unit) if self.registry is not None else {unit}
 
 
-def load_gold(path: Path = GOLD_FILE, corpus_dir: Path | None = None, aliases_path: Path | None = None) -> Gold:
+def load_gold(
+    path: Path = GOLD_FILE, corpus_dir: Path | None = None, aliases_path: Path | None = None
+) -> Gold:
     """Read the gold tasks; with a corpus, also build a unit registry over them."""
     tasks: dict[tuple[str, int], dict[str, Any]] = {}
     for line in path.read_text("utf-8").splitlines():
@@ -98,8 +112,11 @@ def load_gold(path: Path = GOLD_FILE, corpus_dir: Path | None = None, aliases_pa
         for p in discover(corpus_dir):
             plan = load_source(p).plan
             plans[plan.id] = plan
-        shims = [_TaskShim(pid, tuple(t["lead"]) + tuple(t["responsible"])) for (pid, _), t in tasks.items()
-                 if pid in plans]
+        shims = [
+            _TaskShim(pid, tuple(t["lead"]) + tuple(t["responsible"]))
+            for (pid, _), t in tasks.items()
+            if pid in plans
+        ]
         table = AliasTable.load(aliases_path or corpus_dir / "aliases.toml")
         gold.registry = UnitRegistry.build(plans, shims, table)  # type: ignore[arg-type]
         gold.plan_titles = {pid: p.title for pid, p in plans.items()}
@@ -126,18 +143,29 @@ def validate_case(obj: Any, where: str = "case", plan_ids: set[str] | None = Non
     _need(not (set(obj) - CASE_KEYS), where, f"unknown keys {sorted(set(obj) - CASE_KEYS)}")
     for key in ("id", "kind", "turns", "plan_id", "expect"):
         _need(key in obj, where, f"missing '{key}'")
-    _need(isinstance(obj["id"], str) and bool(ID_RE.match(obj["id"])), where, f"bad id {obj['id']!r}")
+    _need(
+        isinstance(obj["id"], str) and bool(ID_RE.match(obj["id"])), where, f"bad id {obj['id']!r}"
+    )
     kind, expect, turns = obj["kind"], obj["expect"], obj["turns"]
     _need(kind in KINDS, where, f"unknown kind {kind!r}")
-    _need(isinstance(turns, list) and bool(turns) and all(isinstance(t, str) and t.strip() for t in turns),
-          where, "turns must be a non-empty list of non-empty strings")
+    _need(
+        isinstance(turns, list)
+        and bool(turns)
+        and all(isinstance(t, str) and t.strip() for t in turns),
+        where,
+        "turns must be a non-empty list of non-empty strings",
+    )
     known = plan_ids or set()
 
     def plan_ok(p: Any, nullable: bool) -> bool:
         return (p is None and nullable) or (isinstance(p, str) and (not known or p in known))
 
     _need(plan_ok(obj["plan_id"], True), where, f"bad plan_id {obj['plan_id']!r}")
-    _need(isinstance(expect, dict) and expect.get("status") in STATUSES, where, "expect.status missing or invalid")
+    _need(
+        isinstance(expect, dict) and expect.get("status") in STATUSES,
+        where,
+        "expect.status missing or invalid",
+    )
     status = expect["status"]
     if kind in ("not_covered", "out_of_scope"):
         _need(status == kind, where, f"kind {kind} needs status {kind}")
@@ -148,26 +176,47 @@ def validate_case(obj: Any, where: str = "case", plan_ids: set[str] | None = Non
         return isinstance(v, list) and bool(v) and all(isinstance(n, int) and n > 0 for n in v)
 
     def tasks_ok(v: Any) -> bool:
-        return isinstance(v, dict) and bool(v) and all(plan_ok(p, False) and numbers_ok(n) for p, n in v.items())
+        return (
+            isinstance(v, dict)
+            and bool(v)
+            and all(plan_ok(p, False) and numbers_ok(n) for p, n in v.items())
+        )
 
     if kind == "task_units":
         _need(plan_ok(expect.get("plan_id"), False), where, "task_units needs expect.plan_id")
-        _need(isinstance(expect.get("task_number"), int), where, "task_units needs expect.task_number")
+        _need(
+            isinstance(expect.get("task_number"), int), where, "task_units needs expect.task_number"
+        )
         _need(expect.get("role") in ROLES, where, "task_units needs expect.role")
     elif kind == "unit_tasks":
-        _need(isinstance(expect.get("unit"), str) and bool(expect["unit"]), where, "unit_tasks needs expect.unit")
-        _need("plan_id" in expect and plan_ok(expect["plan_id"], True), where, "unit_tasks needs expect.plan_id")
+        _need(
+            isinstance(expect.get("unit"), str) and bool(expect["unit"]),
+            where,
+            "unit_tasks needs expect.unit",
+        )
+        _need(
+            "plan_id" in expect and plan_ok(expect["plan_id"], True),
+            where,
+            "unit_tasks needs expect.plan_id",
+        )
         _need(expect.get("role") in ROLES, where, "unit_tasks needs expect.role")
     elif kind == "applies":
         one = plan_ok(expect.get("plan_id"), False) and numbers_ok(expect.get("task_numbers"))
-        _need(one or tasks_ok(expect.get("tasks")), where, "applies needs plan_id+task_numbers or tasks")
+        _need(
+            one or tasks_ok(expect.get("tasks")),
+            where,
+            "applies needs plan_id+task_numbers or tasks",
+        )
     elif kind == "compare":
         _need(tasks_ok(expect.get("tasks")), where, "compare needs expect.tasks")
     elif kind == "plan_facts":
         _need(plan_ok(expect.get("plan_id"), False), where, "plan_facts needs expect.plan_id")
         mc = expect.get("must_contain")
-        _need(isinstance(mc, list) and bool(mc) and all(isinstance(s, str) and s for s in mc),
-              where, "plan_facts needs expect.must_contain")
+        _need(
+            isinstance(mc, list) and bool(mc) and all(isinstance(s, str) and s for s in mc),
+            where,
+            "plan_facts needs expect.must_contain",
+        )
 
 
 def check_against_gold(case: Case, gold: Gold, where: str) -> None:
@@ -189,7 +238,11 @@ def expected_task_map(case: Case) -> dict[str, list[int]]:
     if case.kind == "task_units":
         return {e["plan_id"]: [e["task_number"]]}
     if case.kind in ("applies", "compare"):
-        return {p: list(n) for p, n in e["tasks"].items()} if "tasks" in e else {e["plan_id"]: list(e["task_numbers"])}
+        return (
+            {p: list(n) for p, n in e["tasks"].items()}
+            if "tasks" in e
+            else {e["plan_id"]: list(e["task_numbers"])}
+        )
     return {}
 
 
@@ -205,15 +258,24 @@ def load_file(path: Path, set_name: str, gold: Gold | None = None) -> list[Case]
         except json.JSONDecodeError as exc:
             raise CaseError(f"{where}: invalid JSON ({exc})") from exc
         validate_case(obj, where, plan_ids)
-        case = Case(obj["id"], obj["kind"], tuple(obj["turns"]), obj["plan_id"], obj["expect"], set_name,
-                    tuple(obj.get("tags", ())))
+        case = Case(
+            obj["id"],
+            obj["kind"],
+            tuple(obj["turns"]),
+            obj["plan_id"],
+            obj["expect"],
+            set_name,
+            tuple(obj.get("tags", ())),
+        )
         if gold:
             check_against_gold(case, gold, where)
         cases.append(case)
     return cases
 
 
-def discover_sets(questions_dir: Path = QUESTIONS_DIR, generated_dir: Path = GENERATED_DIR) -> dict[str, Path]:
+def discover_sets(
+    questions_dir: Path = QUESTIONS_DIR, generated_dir: Path = GENERATED_DIR
+) -> dict[str, Path]:
     sets = {p.stem: p for p in sorted(questions_dir.glob("*.jsonl"))}
     sets |= {f"gen_{p.stem}": p for p in sorted(generated_dir.glob("*.jsonl"))}
     return sets
@@ -233,7 +295,9 @@ def select_sets(available: dict[str, Path], wanted: str | None) -> dict[str, Pat
             key = w if w in available else f"gen_{w}"
             out[key] = available[key]
         else:
-            raise CaseError(f"没有评测集 {w}（可选：{', '.join(available)}，或 generated / handwritten）")
+            raise CaseError(
+                f"没有评测集 {w}（可选：{', '.join(available)}，或 generated / handwritten）"
+            )
     return out
 
 

@@ -58,7 +58,9 @@ def _county(short: str, i: int) -> str:
     return [f"{short}县方案", f"{short}方案", f"{short}的实施方案", f"{short}"][i % 4]
 
 
-def task_unit_cases(gold: Gold, shorts: dict[str, str], paraphrases: dict[str, dict[str, str]]) -> list[dict]:
+def task_unit_cases(
+    gold: Gold, shorts: dict[str, str], paraphrases: dict[str, dict[str, str]]
+) -> list[dict]:
     out: list[dict] = []
     ordered = sorted(gold.tasks.values(), key=lambda t: (t["plan_id"], t["number"]))
     for i, t in enumerate(ordered):
@@ -86,15 +88,30 @@ def task_unit_cases(gold: Gold, shorts: dict[str, str], paraphrases: dict[str, d
         }[para_role]
         rows = [
             (f"{county}第{num}项由谁牵头？", "lead", ["number"] + (["pinned"] if pinned else [])),
-            (f"{county}第{num}项的{rw}有哪些？", "responsible", ["number"] + (["pinned"] if pinned else [])),
+            (
+                f"{county}第{num}项的{rw}有哪些？",
+                "responsible",
+                ["number"] + (["pinned"] if pinned else []),
+            ),
             (topic_q, topic_role, ["topic"]),
             (para_q, para_role, ["paraphrase"]),
         ]
         for q, role, tags in rows:
-            out.append({"id": f"gtu-{len(out) + 1:03d}", "kind": "task_units", "turns": [q],
-                        "plan_id": pid if "pinned" in tags else None,
-                        "expect": {"status": "answered", "plan_id": pid, "task_number": n, "role": role},
-                        "tags": tags})
+            out.append(
+                {
+                    "id": f"gtu-{len(out) + 1:03d}",
+                    "kind": "task_units",
+                    "turns": [q],
+                    "plan_id": pid if "pinned" in tags else None,
+                    "expect": {
+                        "status": "answered",
+                        "plan_id": pid,
+                        "task_number": n,
+                        "role": role,
+                    },
+                    "tags": tags,
+                }
+            )
     return out
 
 
@@ -103,8 +120,13 @@ def unit_names(gold: Gold, unit: str, plan_ids: list[str] | None) -> list[str]:
     reg = gold.registry
     names = [unit]
     for alias in sorted(reg.aliases_of(unit) - {unit}):
-        if "垫江" in alias or "石柱" in alias or not DEPT_SUFFIX.search(alias) or len(alias) < 3 \
-                or alias == unit + "员会":
+        if (
+            "垫江" in alias
+            or "石柱" in alias
+            or not DEPT_SUFFIX.search(alias)
+            or len(alias) < 3
+            or alias == unit + "员会"
+        ):
             continue
         if [u.name for u in reg.resolve(alias, plan_ids)] == [unit]:
             names.append(alias)
@@ -116,13 +138,24 @@ def unit_task_cases(gold: Gold, shorts: dict[str, str]) -> list[dict]:
     out: list[dict] = []
     templates = {
         "lead": ["{county}{name}牵头哪些任务？", "{name}在{county}方案里牵头了哪些事？"],
-        "responsible": ["{county}{name}作为{rw}要参与哪些任务？", "{name}在{county}要配合哪些工作？"],
+        "responsible": [
+            "{county}{name}作为{rw}要参与哪些任务？",
+            "{name}在{county}要配合哪些工作？",
+        ],
         "any": ["{name}在{county}方案里有哪些任务？", "{county}的{name}要负责哪些工作？"],
     }
 
     def add(q: str, unit: str, pid: str | None, role: str, tags: list[str]) -> None:
-        out.append({"id": f"gut-{len(out) + 1:03d}", "kind": "unit_tasks", "turns": [q], "plan_id": None,
-                    "expect": {"status": "answered", "unit": unit, "plan_id": pid, "role": role}, "tags": tags})
+        out.append(
+            {
+                "id": f"gut-{len(out) + 1:03d}",
+                "kind": "unit_tasks",
+                "turns": [q],
+                "plan_id": None,
+                "expect": {"status": "answered", "unit": unit, "plan_id": pid, "role": role},
+                "tags": tags,
+            }
+        )
 
     j = 0
     for unit in sorted(reg.units):
@@ -140,16 +173,27 @@ def unit_task_cases(gold: Gold, shorts: dict[str, str]) -> list[dict]:
         if len(u.plans) > 1 and not u.collective:
             names = unit_names(gold, unit, None)
             both = "和".join(shorts[p] for p in u.plans)
-            for role, q in (("lead", "{name}在两个县的方案里分别牵头哪些任务？"),
-                            ("any", "{name}在" + both + "的方案里都有哪些任务？")):
+            for role, q in (
+                ("lead", "{name}在两个县的方案里分别牵头哪些任务？"),
+                ("any", "{name}在" + both + "的方案里都有哪些任务？"),
+            ):
                 name = names[j % len(names)]
-                add(q.format(name=name), unit, None, role, ["both_plans", "alias" if name != unit else "canonical"])
+                add(
+                    q.format(name=name),
+                    unit,
+                    None,
+                    role,
+                    ["both_plans", "alias" if name != unit else "canonical"],
+                )
                 j += 1
     return out
 
 
-def generate(gold_file: Path = GOLD_FILE, corpus_dir: Path = PROJECT_ROOT / "corpus",
-             out_dir: Path = GENERATED_DIR) -> dict[str, int]:
+def generate(
+    gold_file: Path = GOLD_FILE,
+    corpus_dir: Path = PROJECT_ROOT / "corpus",
+    out_dir: Path = GENERATED_DIR,
+) -> dict[str, int]:
     from ..loaders import discover, load_source
 
     gold = load_gold(gold_file, corpus_dir)
@@ -158,7 +202,10 @@ def generate(gold_file: Path = GOLD_FILE, corpus_dir: Path = PROJECT_ROOT / "cor
         plan = load_source(p).plan
         shorts[plan.id] = plan.short_name or plan.region.removesuffix("县")
     paraphrases = tomllib.loads(PARAPHRASES.read_text("utf-8"))
-    files = {"task_units": task_unit_cases(gold, shorts, paraphrases), "unit_tasks": unit_task_cases(gold, shorts)}
+    files = {
+        "task_units": task_unit_cases(gold, shorts, paraphrases),
+        "unit_tasks": unit_task_cases(gold, shorts),
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, cases in files.items():
         for c in cases:

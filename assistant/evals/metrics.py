@@ -17,9 +17,22 @@ Key = tuple[str, int]
 
 MARKER_RE = re.compile(r"[\[【［〔(（]\s*\d{1,3}\s*[\]】］〕)）]")
 COUNT_TOTAL_RE = re.compile(r"共\s*(\d+|[一二两三四五六七八九十]+)\s*(?:项|条|个)")
-COUNT_ANY_RE = re.compile(r"(?<![第\d一二两三四五六七八九十])(\d+|[一二两三四五六七八九十]+)\s*(?:项|条)(?:任务|措施|试点)?")
+COUNT_ANY_RE = re.compile(
+    r"(?<![第\d一二两三四五六七八九十])(\d+|[一二两三四五六七八九十]+)\s*(?:项|条)(?:任务|措施|试点)?"
+)
 NUMBER_RE = re.compile(r"\d+")
-CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 
 
 def nows(text: str) -> str:
@@ -46,7 +59,10 @@ def cited_tasks(answer: Answer) -> list[Key]:
     """(plan_id, task_number) of cited tasks, in marker order, without repeats."""
     out: list[Key] = []
     for c in citations(answer):
-        if c.get("task_number") is not None and (key := (c["plan_id"], int(c["task_number"]))) not in out:
+        if (
+            c.get("task_number") is not None
+            and (key := (c["plan_id"], int(c["task_number"]))) not in out
+        ):
             out.append(key)
     return out
 
@@ -83,8 +99,11 @@ def task_units_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
     e = case.expect
     task = gold.task(e["plan_id"], e["task_number"])
     assert task is not None
-    cites = [c for c in citations(answer)
-             if c.get("plan_id") == e["plan_id"] and c.get("task_number") == e["task_number"]]
+    cites = [
+        c
+        for c in citations(answer)
+        if c.get("plan_id") == e["plan_id"] and c.get("task_number") == e["task_number"]
+    ]
     out: dict[str, Any] = {"task_cited": bool(cites), "lead_exact": None, "responsible_exact": None}
     roles = ("lead", "responsible") if e["role"] == "any" else (e["role"],)
     stated: dict[str, list[str]] = {}
@@ -95,7 +114,9 @@ def task_units_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
         out[f"{role}_exact"] = bool(cites) and got == want and named
         stated[role] = sorted(got)
         if not named:
-            out[f"{role}_not_named"] = sorted(u for u in want if not mentions(gold, u, answer.get("answer", "")))
+            out[f"{role}_not_named"] = sorted(
+                u for u in want if not mentions(gold, u, answer.get("answer", ""))
+            )
     out["units_exact"] = all(out[f"{r}_exact"] for r in roles)
     out["stated"] = stated
     return out
@@ -135,7 +156,7 @@ def count_metrics(answer: Answer, want: set[Key]) -> dict[str, Any]:
     stated = stated_counts(answer.get("answer", ""))
     if not stated:
         return {"count_stated": None, "count_ok": None}
-    per_plan = {}
+    per_plan: dict[str, int] = {}
     for p, _ in want:
         per_plan[p] = per_plan.get(p, 0) + 1
     total = len(want)
@@ -201,7 +222,9 @@ def derivable_counts(cites: list[dict[str, Any]]) -> set[int]:
         if c.get("task_number") is not None:
             rows.setdefault((c["plan_id"], int(c["task_number"])), c)
     counts = {len(rows), len(cites)}
-    units = {u for c in rows.values() for u in (*(c.get("lead") or []), *(c.get("responsible") or []))}
+    units = {
+        u for c in rows.values() for u in (*(c.get("lead") or []), *(c.get("responsible") or []))
+    }
     for plan in {None, *(p for p, _ in rows)}:
         scoped = [c for (p, _), c in rows.items() if plan in (None, p)]
         counts.add(len(scoped))
@@ -220,17 +243,28 @@ def unsupported_claims(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
     """
     text = MARKER_RE.sub(" ", answer.get("answer", "") or "")
     cites = citations(answer)
-    sources = [nows(" ".join([c.get("quote", ""), c.get("section", ""), c.get("plan_title", "")])) for c in cites]
-    cited_units = {u for c in cites for u in (*(c.get("lead") or []), *(c.get("responsible") or []))}
+    sources = [
+        nows(" ".join([c.get("quote", ""), c.get("section", ""), c.get("plan_title", "")]))
+        for c in cites
+    ]
+    cited_units = {
+        u for c in cites for u in (*(c.get("lead") or []), *(c.get("responsible") or []))
+    }
     units: list[str] = []
     if gold.registry is not None:
-        plan_ids = {c["plan_id"] for c in cites if c.get("plan_id")} or set(answer.get("plan_ids") or []) or None
+        plan_ids = (
+            {c["plan_id"] for c in cites if c.get("plan_id")}
+            or set(answer.get("plan_ids") or [])
+            or None
+        )
         flat = nows(text)
         for u in dict.fromkeys(x.name for x in gold.registry.find_in_text(flat, plan_ids)):
             surfaces = [a for a in gold.aliases(u) if len(a) >= 2 and a in flat]
             if u in cited_units or any(a in s for a in surfaces for s in sources):
                 continue
-            if any(v.name in cited_units for a in surfaces for v in gold.registry.resolve(a, plan_ids)):
+            if any(
+                v.name in cited_units for a in surfaces for v in gold.registry.resolve(a, plan_ids)
+            ):
                 continue
             units.append(u)
     tasks = cited_tasks(answer)
@@ -244,8 +278,11 @@ def unsupported_claims(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
             continue
         numbers.append(m.group())
     numbers = list(dict.fromkeys(numbers))
-    return {"unsupported": len(units) + len(numbers), "unsupported_units": units or None,
-            "unsupported_numbers": numbers or None}
+    return {
+        "unsupported": len(units) + len(numbers),
+        "unsupported_units": units or None,
+        "unsupported_numbers": numbers or None,
+    }
 
 
 # ---- the case verdict ----
@@ -266,8 +303,15 @@ def case_pass(case: Case, m: dict[str, Any]) -> bool:
     return True
 
 
-METRICS = (status_metrics, must_contain_metrics, task_units_metrics, unit_tasks_metrics,
-           retrieval_metrics, citation_precision, unsupported_claims)
+METRICS = (
+    status_metrics,
+    must_contain_metrics,
+    task_units_metrics,
+    unit_tasks_metrics,
+    retrieval_metrics,
+    citation_precision,
+    unsupported_claims,
+)
 
 
 def score_case(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:

@@ -6,15 +6,37 @@ import json
 from pathlib import Path
 from typing import Any
 
-KIND_ORDER = ("gen_task_units", "gen_unit_tasks", "task_units", "unit_tasks", "applies", "compare",
-              "plan_facts", "not_covered", "out_of_scope")
+KIND_ORDER = (
+    "gen_task_units",
+    "gen_unit_tasks",
+    "task_units",
+    "unit_tasks",
+    "applies",
+    "compare",
+    "plan_facts",
+    "not_covered",
+    "out_of_scope",
+)
 KIND_LABELS = {
-    "gen_task_units": "生成·任务→单位", "gen_unit_tasks": "生成·单位→任务", "task_units": "任务→单位",
-    "unit_tasks": "单位→任务", "applies": "适用措施", "compare": "两县对比", "plan_facts": "方案事实",
-    "not_covered": "未涉及", "out_of_scope": "超出范围",
+    "gen_task_units": "生成·任务→单位",
+    "gen_unit_tasks": "生成·单位→任务",
+    "task_units": "任务→单位",
+    "unit_tasks": "单位→任务",
+    "applies": "适用措施",
+    "compare": "两县对比",
+    "plan_facts": "方案事实",
+    "not_covered": "未涉及",
+    "out_of_scope": "超出范围",
 }
-TABLE_METRICS = ("accuracy", "status_acc", "recall@5", "mrr", "citation_precision", "unsupported_rate",
-                 "latency_ms_mean")
+TABLE_METRICS = (
+    "accuracy",
+    "status_acc",
+    "recall@5",
+    "mrr",
+    "citation_precision",
+    "unsupported_rate",
+    "latency_ms_mean",
+)
 
 
 def kinds_in(summary: dict[str, dict[str, Any]]) -> list[str]:
@@ -32,7 +54,9 @@ def fmt(value: Any, metric: str = "") -> str:
     return str(value)
 
 
-def table_rows(ours: dict[str, dict[str, Any]], base: dict[str, dict[str, Any]] | None) -> list[list[str]]:
+def table_rows(
+    ours: dict[str, dict[str, Any]], base: dict[str, dict[str, Any]] | None
+) -> list[list[str]]:
     rows = []
     for group in [f"kind/{k}" for k in kinds_in(ours)] + ["handwritten", "generated", "all"]:
         if group not in ours:
@@ -78,8 +102,16 @@ def why(r: dict[str, Any]) -> str:
         parts.append(f"error: {r['error']}")
     if not m.get("status_ok"):
         parts.append("status")
-    for key in ("lead_not_named", "responsible_not_named", "missing_tasks", "extra_tasks", "missing",
-                "bad_citations", "unsupported_units", "unsupported_numbers"):
+    for key in (
+        "lead_not_named",
+        "responsible_not_named",
+        "missing_tasks",
+        "extra_tasks",
+        "missing",
+        "bad_citations",
+        "unsupported_units",
+        "unsupported_numbers",
+    ):
         if m.get(key):
             parts.append(f"{key}={m[key]}")
     if r["kind"] == "task_units" and m.get("stated") is not None:
@@ -91,9 +123,13 @@ def why(r: dict[str, Any]) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     ours, base = report["summary"]["ours"], report["summary"].get("baseline")
-    out = [f"# 评测报告 {report['date']}", "",
-           f"索引：`{report.get('generation')}`；嵌入：`{report['embed_mode']}`；模式：`{report['mode']}`；"
-           f"用例：{report['n_cases']}", ""]
+    out = [
+        f"# 评测报告 {report['date']}",
+        "",
+        f"索引：`{report.get('generation')}`；嵌入：`{report['embed_mode']}`；模式：`{report['mode']}`；"
+        f"用例：{report['n_cases']}",
+        "",
+    ]
     header = ["kind", "n", *TABLE_METRICS]
     out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(r) + " |" for r in table_rows(ours, base)]
@@ -114,8 +150,13 @@ def markdown(report: dict[str, Any]) -> str:
         out += ["| id | question | expected | got | why |", "|---|---|---|---|---|"]
         for r in results:
             q = " → ".join(r["turns"])
-            out.append("| " + " | ".join(_md_escape(x) for x in (r["id"], q, expected_text(r), got_text(r), why(r)))
-                       + " |")
+            out.append(
+                "| "
+                + " | ".join(
+                    _md_escape(x) for x in (r["id"], q, expected_text(r), got_text(r), why(r))
+                )
+                + " |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -130,7 +171,9 @@ def chart(report: dict[str, Any], path: Path) -> Path | None:
     except ImportError:
         return None
     cjk = None
-    for f in sorted(Path("/usr/share/fonts").rglob("*CJK*")) if Path("/usr/share/fonts").exists() else []:
+    for f in (
+        sorted(Path("/usr/share/fonts").rglob("*CJK*")) if Path("/usr/share/fonts").exists() else []
+    ):
         if "Regular" in f.name and f.suffix in (".ttc", ".otf", ".ttf"):
             font_manager.fontManager.addfont(str(f))
             cjk = font_manager.FontProperties(fname=str(f)).get_name()
@@ -143,11 +186,21 @@ def chart(report: dict[str, Any], path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(kinds) + 2), 4.2), dpi=120)
     width = 0.38 if base else 0.6
     xs = list(range(len(kinds)))
-    ax.bar([x - (width / 2 if base else 0) for x in xs], [ours[f"kind/{k}"].get("accuracy", 0) for k in kinds],
-           width, label="ours", color="#2f6db5")
+    ax.bar(
+        [x - (width / 2 if base else 0) for x in xs],
+        [ours[f"kind/{k}"].get("accuracy", 0) for k in kinds],
+        width,
+        label="ours",
+        color="#2f6db5",
+    )
     if base:
-        ax.bar([x + width / 2 for x in xs], [base.get(f"kind/{k}", {}).get("accuracy", 0) for k in kinds],
-               width, label="baseline", color="#c8c8c8")
+        ax.bar(
+            [x + width / 2 for x in xs],
+            [base.get(f"kind/{k}", {}).get("accuracy", 0) for k in kinds],
+            width,
+            label="baseline",
+            color="#c8c8c8",
+        )
     ax.set_xticks(xs, labels, rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy")

@@ -50,8 +50,12 @@ def ask(answer_fn: AnswerFn, case: Case) -> tuple[dict[str, Any], float, float, 
             answer = answer_fn(list(messages), case.plan_id)
         except Exception as exc:  # a crash is a failed case, not a failed run
             ms = (time.perf_counter() - started) * 1000
-            return ({"answer": "", "status": "error", "citations": []}, ms, total_ms + ms,
-                    f"{type(exc).__name__}: {exc}")
+            return (
+                {"answer": "", "status": "error", "citations": []},
+                ms,
+                total_ms + ms,
+                f"{type(exc).__name__}: {exc}",
+            )
         last_ms = (time.perf_counter() - started) * 1000
         total_ms += last_ms
         messages.append({"role": "assistant", "content": answer.get("answer", "")})
@@ -71,8 +75,12 @@ def brief_answer(answer: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_cases(cases: Iterable[Case], answer_fn: AnswerFn, gold: Gold,
-              progress: Callable[[int, Case], None] | None = None) -> list[dict[str, Any]]:
+def run_cases(
+    cases: Iterable[Case],
+    answer_fn: AnswerFn,
+    gold: Gold,
+    progress: Callable[[int, Case], None] | None = None,
+) -> list[dict[str, Any]]:
     results = []
     for i, case in enumerate(cases):
         if progress:
@@ -80,11 +88,21 @@ def run_cases(cases: Iterable[Case], answer_fn: AnswerFn, gold: Gold,
         answer, ms, total, error = ask(answer_fn, case)
         metrics = score_case(case, answer, gold)
         metrics |= {"latency_ms": round(ms, 1), "latency_total_ms": round(total, 1)}
-        results.append({
-            "id": case.id, "set": case.set, "kind": case.kind, "group": group_kind(case),
-            "turns": list(case.turns), "plan_id": case.plan_id, "expect": case.expect, "tags": list(case.tags),
-            "got": brief_answer(answer), "metrics": metrics, "error": error,
-        })
+        results.append(
+            {
+                "id": case.id,
+                "set": case.set,
+                "kind": case.kind,
+                "group": group_kind(case),
+                "turns": list(case.turns),
+                "plan_id": case.plan_id,
+                "expect": case.expect,
+                "tags": list(case.tags),
+                "got": brief_answer(answer),
+                "metrics": metrics,
+                "error": error,
+            }
+        )
     return results
 
 
@@ -111,7 +129,9 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Aggregates per group: all, handwritten, generated, set/<name>, kind/<kind>."""
     groups: dict[str, list[dict[str, Any]]] = {"all": results}
     for r in results:
-        groups.setdefault("generated" if r["set"].startswith("gen_") else "handwritten", []).append(r)
+        groups.setdefault("generated" if r["set"].startswith("gen_") else "handwritten", []).append(
+            r
+        )
         groups.setdefault(f"set/{r['set']}", []).append(r)
         groups.setdefault(f"kind/{r['group']}", []).append(r)
     out = {}
@@ -132,7 +152,9 @@ def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, float]]
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-def check_thresholds(summary: dict[str, dict[str, Any]], thresholds: dict[str, dict[str, float]]) -> list[str]:
+def check_thresholds(
+    summary: dict[str, dict[str, Any]], thresholds: dict[str, dict[str, float]]
+) -> list[str]:
     """Messages for every metric under its minimum / over its maximum (groups not run are skipped)."""
     failures = []
     for key, bound in thresholds.items():

@@ -73,10 +73,22 @@ class ServerProcess:
         self.port = free_port()
         self.starts += 1
         env = {**self.env, "ASSISTANT_DATA_DIR": str(self.data_dir)}
-        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child
+        log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "assistant.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=env,
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -120,18 +132,26 @@ def index_env(tmp_path_factory: pytest.TempPathFactory) -> IndexEnv:
     corpus = root / "corpus"  # a copy: the reindex test edits it
     shutil.copytree(ROOT / "corpus", corpus)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update({
-        "ASSISTANT_EMBED_MODE": "hash",
-        "ASSISTANT_CORPUS_DIR": str(corpus),
-        "ASSISTANT_INDEX_DIR": str(root / "index"),
-        "ASSISTANT_LLM_BASE_URL": "",  # extractive answers: deterministic and offline
-        "ASSISTANT_ADMIN_TOKEN": ADMIN_TOKEN,
-        "ASSISTANT_CORS_ORIGINS": f'["{ALLOWED_ORIGIN}"]',
-        "ASSISTANT_RATE_LIMIT_PER_MINUTE": "100000",
-        "ASSISTANT_RATE_LIMIT_BURST": "100000",
-    })
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "--quiet"], env=env, cwd=root,
-                          capture_output=True, text=True, timeout=300)
+    env.update(
+        {
+            "ASSISTANT_EMBED_MODE": "hash",
+            "ASSISTANT_CORPUS_DIR": str(corpus),
+            "ASSISTANT_INDEX_DIR": str(root / "index"),
+            "ASSISTANT_LLM_BASE_URL": "",  # extractive answers: deterministic and offline
+            "ASSISTANT_ADMIN_TOKEN": ADMIN_TOKEN,
+            "ASSISTANT_CORS_ORIGINS": f'["{ALLOWED_ORIGIN}"]',
+            "ASSISTANT_RATE_LIMIT_PER_MINUTE": "100000",
+            "ASSISTANT_RATE_LIMIT_BURST": "100000",
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ingest", "--quiet"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return IndexEnv(root, corpus, root / "index", env)
 
@@ -164,8 +184,12 @@ def client(server: ServerProcess) -> Iterator[httpx.Client]:
 @pytest.fixture
 def limited_server(index_env: IndexEnv) -> Iterator[ServerProcess]:
     """A second server with a tiny rate limit (3 at once, then 6 a minute)."""
-    s = _server(index_env, f"limited-{time.monotonic_ns()}",
-                ASSISTANT_RATE_LIMIT_PER_MINUTE="6", ASSISTANT_RATE_LIMIT_BURST="3")
+    s = _server(
+        index_env,
+        f"limited-{time.monotonic_ns()}",
+        ASSISTANT_RATE_LIMIT_PER_MINUTE="6",
+        ASSISTANT_RATE_LIMIT_BURST="3",
+    )
     try:
         yield s
     finally:

@@ -14,7 +14,9 @@ def assert_chinese_error(r: httpx.Response, status: int, code: str | None = None
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
     body = r.json()
-    assert isinstance(body["message"], str) and any("\u4e00" <= ch <= "\u9fff" for ch in body["message"])
+    assert isinstance(body["message"], str) and any(
+        "\u4e00" <= ch <= "\u9fff" for ch in body["message"]
+    )
     assert body["request_id"]
     assert "Traceback" not in r.text
     if code:
@@ -32,7 +34,9 @@ def test_healthz_and_readyz(client: httpx.Client) -> None:
 def test_request_id_round_trip(client: httpx.Client) -> None:
     r = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"
-    generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
+    generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers[
+        "x-request-id"
+    ]
     assert generated and " " not in generated
     body = client.get("/api/plans/nope", headers={"X-Request-ID": "rid-404"}).json()
     assert body["request_id"] == "rid-404"
@@ -42,7 +46,15 @@ def test_plans(client: httpx.Client) -> None:
     plans = client.get("/api/plans").json()["plans"]
     assert {p["id"] for p in plans} == {"shizhu-2022", "dianjiang-2021"}
     detail = client.get(f"/api/plans/{PLAN_ID}").json()
-    for key in ("title", "short_name", "region", "doc_number", "issued", "task_count", "suggestions"):
+    for key in (
+        "title",
+        "short_name",
+        "region",
+        "doc_number",
+        "issued",
+        "task_count",
+        "suggestions",
+    ):
         assert key in detail
     assert detail["task_count"] > 0 and detail["short_name"] == "石柱"
     assert detail["suggestions"] and all(isinstance(s, str) for s in detail["suggestions"])
@@ -60,8 +72,12 @@ def test_tasks_complete_lists(client: httpx.Client) -> None:
     assert any_role["count"] >= body["count"]
     both_plans = client.get("/api/tasks", params={"unit": "县商务委"}).json()
     assert {t["plan_id"] for t in both_plans["tasks"]} == {"shizhu-2022", "dianjiang-2021"}
-    assert_chinese_error(client.get("/api/tasks", params={"unit": "不存在的单位"}), 404, "unknown_unit")
-    assert_chinese_error(client.get("/api/tasks", params={"unit": "县商务委", "plan": "nope"}), 404, "unknown_plan")
+    assert_chinese_error(
+        client.get("/api/tasks", params={"unit": "不存在的单位"}), 404, "unknown_unit"
+    )
+    assert_chinese_error(
+        client.get("/api/tasks", params={"unit": "县商务委", "plan": "nope"}), 404, "unknown_plan"
+    )
     assert_chinese_error(client.get("/api/tasks", params={"unit": "县商务委", "role": "boss"}), 422)
     assert_chinese_error(client.get("/api/tasks"), 422)
 
@@ -88,7 +104,11 @@ def test_passages(client: httpx.Client) -> None:
 
 def test_static_widget_and_demo(client: httpx.Client) -> None:
     js = client.get("/widget.js")
-    assert js.status_code == 200 and "javascript" in js.headers["content-type"] and len(js.content) > 100
+    assert (
+        js.status_code == 200
+        and "javascript" in js.headers["content-type"]
+        and len(js.content) > 100
+    )
     demo = client.get("/demo")
     assert demo.status_code == 200 and demo.headers["content-type"].startswith("text/html")
     root = client.get("/", follow_redirects=False)

@@ -16,8 +16,17 @@ def test_chat_answer(client: httpx.Client) -> None:
     r = client.post("/api/chat", json=ask())
     assert r.status_code == 200, r.text
     body = r.json()
-    for key in ("answer", "status", "intent", "citations", "suggestions", "plan_ids", "mode", "notice",
-                "message_id"):
+    for key in (
+        "answer",
+        "status",
+        "intent",
+        "citations",
+        "suggestions",
+        "plan_ids",
+        "mode",
+        "notice",
+        "message_id",
+    ):
         assert key in body
     assert body["status"] == "answered" and body["citations"]
     assert body["plan_ids"] == [PLAN_ID]
@@ -27,9 +36,11 @@ def test_chat_answer(client: httpx.Client) -> None:
 
 def test_chat_multi_turn(client: httpx.Client) -> None:
     first = client.post("/api/chat", json=ask()).json()
-    messages = [{"role": "user", "content": "县商务委牵头哪些任务？"},
-                {"role": "assistant", "content": first["answer"][:500]},
-                {"role": "user", "content": "第24项由谁牵头？"}]
+    messages = [
+        {"role": "user", "content": "县商务委牵头哪些任务？"},
+        {"role": "assistant", "content": first["answer"][:500]},
+        {"role": "user", "content": "第24项由谁牵头？"},
+    ]
     r = client.post("/api/chat", json={"messages": messages, "plan_id": PLAN_ID})
     assert r.status_code == 200, r.text
     assert r.json()["answer"]
@@ -80,9 +91,13 @@ def test_stream_bad_input_is_http_error(client: httpx.Client) -> None:
 
 def test_feedback_round_trip(client: httpx.Client) -> None:
     mid = client.post("/api/chat", json=ask()).json()["message_id"]
-    r = client.post("/api/feedback", json={"message_id": mid, "rating": "down", "comment": "不够详细"})
+    r = client.post(
+        "/api/feedback", json={"message_id": mid, "rating": "down", "comment": "不够详细"}
+    )
     assert r.status_code == 200 and r.json() == {"ok": True}
     rows = client.get(f"/api/feedback/{mid}", headers=admin_headers()).json()["feedback"]
     assert [(f["rating"], f["comment"]) for f in rows] == [("down", "不够详细")]
     # any id the client holds is accepted (e.g. one from a previous deployment)
-    assert client.post("/api/feedback", json={"message_id": "old-id", "rating": "up"}).json() == {"ok": True}
+    assert client.post("/api/feedback", json={"message_id": "old-id", "rating": "up"}).json() == {
+        "ok": True
+    }

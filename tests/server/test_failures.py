@@ -25,16 +25,23 @@ class BrokenAssistant:
     def answer(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Any:
         raise RuntimeError("secret internal detail")
 
-    def stream(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Iterator[tuple[str, dict]]:
+    def stream(
+        self, messages: list[dict[str, Any]], plan_id: str | None = None
+    ) -> Iterator[tuple[str, dict]]:
         yield "meta", {"intent": "applies", "plan_ids": []}
         yield "delta", {"text": "部分回答"}
         raise RuntimeError("secret internal detail")
 
 
 def make_client(tmp_path: Path, index_dir: Path) -> TestClient:
-    settings = load_settings({"ASSISTANT_INDEX_DIR": str(index_dir), "ASSISTANT_EMBED_MODE": "hash",
-                              "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-                              "ASSISTANT_ADMIN_TOKEN": ADMIN_TOKEN})
+    settings = load_settings(
+        {
+            "ASSISTANT_INDEX_DIR": str(index_dir),
+            "ASSISTANT_EMBED_MODE": "hash",
+            "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+            "ASSISTANT_ADMIN_TOKEN": ADMIN_TOKEN,
+        }
+    )
     app = create_app(settings)
     app.state.service._assistant = BrokenAssistant()
     return TestClient(app, raise_server_exceptions=False)
@@ -65,8 +72,10 @@ def test_chat_failure_is_json_500_and_logged(broken: TestClient) -> None:
     db = broken.app.state.service.feedback.path  # type: ignore[attr-defined]
     con = sqlite3.connect(db)
     try:
-        rows = con.execute("SELECT status, messages FROM conversations WHERE request_id = ?",
-                           (r.json()["request_id"],)).fetchall()
+        rows = con.execute(
+            "SELECT status, messages FROM conversations WHERE request_id = ?",
+            (r.json()["request_id"],),
+        ).fetchall()
     finally:
         con.close()
     assert rows and rows[0][0] == "error" and json.loads(rows[0][1]) == question()["messages"]
@@ -94,9 +103,16 @@ def test_openai_stream_failure_is_error_frame(broken: TestClient) -> None:
 def test_not_ready_without_index(no_index: TestClient) -> None:
     assert no_index.get("/healthz").status_code == 200
     r = no_index.get("/readyz")
-    assert r.status_code == 503 and r.json()["error"] == "index_missing" and "索引" in r.json()["message"]
-    for r in (no_index.get("/api/plans"), no_index.post("/api/chat", json=question()),
-              no_index.post("/api/chat/stream", json=question())):
+    assert (
+        r.status_code == 503
+        and r.json()["error"] == "index_missing"
+        and "索引" in r.json()["message"]
+    )
+    for r in (
+        no_index.get("/api/plans"),
+        no_index.post("/api/chat", json=question()),
+        no_index.post("/api/chat/stream", json=question()),
+    ):
         assert r.status_code == 503 and r.json()["error"] == "index_missing", r.text
     r = no_index.post("/v1/chat/completions", json=question())
     assert r.status_code == 503 and r.json()["error"]["code"] == "index_missing"

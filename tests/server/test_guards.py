@@ -14,28 +14,50 @@ from .test_api import assert_chinese_error
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("body", [
-    {"messages": []},
-    {"messages": [{"role": "user", "content": ""}]},
-    {"messages": [{"role": "user", "content": "   \n"}]},
-    {"messages": [{"role": "user", "content": "你好"}, {"role": "assistant", "content": "你好"}]},
-], ids=["no-messages", "empty", "blank", "last-not-user"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"messages": []},
+        {"messages": [{"role": "user", "content": ""}]},
+        {"messages": [{"role": "user", "content": "   \n"}]},
+        {
+            "messages": [
+                {"role": "user", "content": "你好"},
+                {"role": "assistant", "content": "你好"},
+            ]
+        },
+    ],
+    ids=["no-messages", "empty", "blank", "last-not-user"],
+)
 def test_empty_or_misplaced_question(client: httpx.Client, body: dict) -> None:
     assert_chinese_error(client.post("/api/chat", json=body), 422)
 
 
-@pytest.mark.parametrize("body", [
-    {"messages": "县商务委牵头哪些任务？"},
-    {"messages": [{"role": "user", "content": 42}]},
-    {"messages": [{"role": "user", "content": ["a"]}]},
-    {"messages": [{"role": "robot", "content": "hi"}]},
-    {"messages": [{"content": "hi"}]},
-    {"messages": [{"role": "user", "content": "hi"}], "plan_id": 7},
-    [{"role": "user", "content": "hi"}],
-    "hi",
-    {},
-], ids=["str-messages", "int-content", "list-content", "bad-role", "no-role", "int-plan", "list-body",
-        "str-body", "empty-object"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"messages": "县商务委牵头哪些任务？"},
+        {"messages": [{"role": "user", "content": 42}]},
+        {"messages": [{"role": "user", "content": ["a"]}]},
+        {"messages": [{"role": "robot", "content": "hi"}]},
+        {"messages": [{"content": "hi"}]},
+        {"messages": [{"role": "user", "content": "hi"}], "plan_id": 7},
+        [{"role": "user", "content": "hi"}],
+        "hi",
+        {},
+    ],
+    ids=[
+        "str-messages",
+        "int-content",
+        "list-content",
+        "bad-role",
+        "no-role",
+        "int-plan",
+        "list-body",
+        "str-body",
+        "empty-object",
+    ],
+)
 def test_wrong_types(client: httpx.Client, body: object) -> None:
     assert_chinese_error(client.post("/api/chat", json=body), 422)
 
@@ -43,12 +65,15 @@ def test_wrong_types(client: httpx.Client, body: object) -> None:
 def test_invalid_json(client: httpx.Client) -> None:
     for raw in (b"{not json", b'{"messages": [', b"\xff\xfe"):
         body = assert_chinese_error(
-            client.post("/api/chat", content=raw, headers={"content-type": "application/json"}), 400)
+            client.post("/api/chat", content=raw, headers={"content-type": "application/json"}), 400
+        )
         assert body["error"] == "invalid_json"
 
 
 def test_unknown_plan(client: httpx.Client) -> None:
-    assert_chinese_error(client.post("/api/chat", json=ask(plan_id="no-such-plan")), 404, "unknown_plan")
+    assert_chinese_error(
+        client.post("/api/chat", json=ask(plan_id="no-such-plan")), 404, "unknown_plan"
+    )
 
 
 def test_message_too_long(client: httpx.Client) -> None:
@@ -57,7 +82,9 @@ def test_message_too_long(client: httpx.Client) -> None:
 
 
 def test_two_thousand_turns_rejected(client: httpx.Client) -> None:
-    turns = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"第{i}轮"} for i in range(2000)]
+    turns = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"第{i}轮"} for i in range(2000)
+    ]
     turns.append({"role": "user", "content": "县商务委牵头哪些任务？"})
     r = client.post("/api/chat", json={"messages": turns})
     assert_chinese_error(r, 422, "too_many_messages")
@@ -66,10 +93,15 @@ def test_two_thousand_turns_rejected(client: httpx.Client) -> None:
 
 
 def test_ten_megabyte_body(client: httpx.Client) -> None:
-    big = json.dumps({"messages": [{"role": "user", "content": "县" * (10 * 1024 * 1024 // 3)}]}).encode()
+    big = json.dumps(
+        {"messages": [{"role": "user", "content": "县" * (10 * 1024 * 1024 // 3)}]}
+    ).encode()
     assert len(big) > 10_000_000
-    assert_chinese_error(client.post("/api/chat", content=big, headers={"content-type": "application/json"}),
-                         413, "body_too_large")
+    assert_chinese_error(
+        client.post("/api/chat", content=big, headers={"content-type": "application/json"}),
+        413,
+        "body_too_large",
+    )
 
 
 def test_body_limit_without_content_length(client: httpx.Client) -> None:
@@ -86,31 +118,51 @@ def test_body_limit_without_content_length(client: httpx.Client) -> None:
     assert_chinese_error(r, 413, "body_too_large")
 
 
-@pytest.mark.parametrize("body", [
-    {"message_id": "", "rating": "up"},
-    {"message_id": "x" * 101, "rating": "up"},
-    {"message_id": 123, "rating": "up"},
-    {"message_id": "m-1", "rating": "meh"},
-    {"message_id": "m-1", "rating": 1},
-    {"message_id": "m-1", "rating": "up", "comment": 5},
-    {"message_id": "m-1", "rating": "up", "comment": "长" * 2001},
-    {"rating": "up"},
-], ids=["empty-id", "long-id", "int-id", "bad-rating", "int-rating", "int-comment", "long-comment", "no-id"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message_id": "", "rating": "up"},
+        {"message_id": "x" * 101, "rating": "up"},
+        {"message_id": 123, "rating": "up"},
+        {"message_id": "m-1", "rating": "meh"},
+        {"message_id": "m-1", "rating": 1},
+        {"message_id": "m-1", "rating": "up", "comment": 5},
+        {"message_id": "m-1", "rating": "up", "comment": "长" * 2001},
+        {"rating": "up"},
+    ],
+    ids=[
+        "empty-id",
+        "long-id",
+        "int-id",
+        "bad-rating",
+        "int-rating",
+        "int-comment",
+        "long-comment",
+        "no-id",
+    ],
+)
 def test_feedback_validation(client: httpx.Client, body: dict) -> None:
     assert_chinese_error(client.post("/api/feedback", json=body), 422)
 
 
 def test_admin_requires_token(client: httpx.Client) -> None:
     assert_chinese_error(client.post("/api/admin/reindex"), 403, "forbidden")
-    assert_chinese_error(client.post("/api/admin/reindex", headers={"Authorization": "Bearer wrong"}), 403)
+    assert_chinese_error(
+        client.post("/api/admin/reindex", headers={"Authorization": "Bearer wrong"}), 403
+    )
     assert_chinese_error(client.get("/api/feedback/x", headers={"Authorization": "Basic abc"}), 403)
     assert client.get("/api/feedback/x", headers=admin_headers()).status_code == 200
 
 
 def test_cors_preflight(client: httpx.Client) -> None:
-    ok = client.options("/api/chat/stream", headers={
-        "Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    ok = client.options(
+        "/api/chat/stream",
+        headers={
+            "Origin": ALLOWED_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert ok.status_code == 200
     assert ok.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert "POST" in ok.headers["access-control-allow-methods"]
@@ -118,11 +170,16 @@ def test_cors_preflight(client: httpx.Client) -> None:
     simple = client.get("/api/plans", headers={"Origin": ALLOWED_ORIGIN})
     assert simple.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
 
-    bad = client.options("/api/chat/stream", headers={
-        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    bad = client.options(
+        "/api/chat/stream",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert bad.status_code == 400 and "access-control-allow-origin" not in bad.headers
     assert bad.json()["error"] == "cors_forbidden"
-    assert "access-control-allow-origin" not in client.get("/api/plans", headers={"Origin": "http://evil.example"}).headers
+    assert (
+        "access-control-allow-origin"
+        not in client.get("/api/plans", headers={"Origin": "http://evil.example"}).headers
+    )
 
 
 def test_rate_limit(limited_server: ServerProcess) -> None:
@@ -137,6 +194,8 @@ def test_rate_limit(limited_server: ServerProcess) -> None:
         assert int(r.headers["retry-after"]) >= 1
         body = assert_chinese_error(r, 429, "rate_limited")
         assert body["retry_after"] >= 1
-        v1 = c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "你好"}]})
+        v1 = c.post(
+            "/v1/chat/completions", json={"messages": [{"role": "user", "content": "你好"}]}
+        )
         assert v1.status_code == 429 and v1.json()["error"]["code"] == "rate_limited"
         assert c.get("/healthz").status_code == 200  # health checks are never limited

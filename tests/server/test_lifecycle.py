@@ -16,7 +16,9 @@ pytestmark = pytest.mark.integration
 def test_feedback_survives_restart(server: ServerProcess) -> None:
     with server.client() as c:
         mid = c.post("/api/chat", json=ask()).json()["message_id"]
-        assert c.post("/api/feedback", json={"message_id": mid, "rating": "up", "comment": "有用"}).json()["ok"]
+        assert c.post(
+            "/api/feedback", json={"message_id": mid, "rating": "up", "comment": "有用"}
+        ).json()["ok"]
     starts = server.starts
     server.restart()  # a new process on the same data_dir
     assert server.starts == starts + 1
@@ -29,8 +31,12 @@ def test_feedback_survives_restart(server: ServerProcess) -> None:
     assert len(dbs) == 1
     con = sqlite3.connect(dbs[0])
     try:
-        rows = con.execute("SELECT rating, comment FROM feedback WHERE message_id = ?", (mid,)).fetchall()
-        logged = con.execute("SELECT status FROM conversations WHERE message_id = ?", (mid,)).fetchall()
+        rows = con.execute(
+            "SELECT rating, comment FROM feedback WHERE message_id = ?", (mid,)
+        ).fetchall()
+        logged = con.execute(
+            "SELECT status FROM conversations WHERE message_id = ?", (mid,)
+        ).fetchall()
     finally:
         con.close()
     assert rows == [("up", "有用")] and logged == [("answered",)]
@@ -41,7 +47,9 @@ def test_reindex_while_answering(server: ServerProcess, index_env: IndexEnv) -> 
         before = c.get("/readyz").json()["generation"]
     # change the corpus (the alias table is part of the generation id) so a new generation is built
     aliases = index_env.corpus_dir / "aliases.toml"
-    aliases.write_text(aliases.read_text("utf-8") + "\n# touched by test_reindex_while_answering\n", "utf-8")
+    aliases.write_text(
+        aliases.read_text("utf-8") + "\n# touched by test_reindex_while_answering\n", "utf-8"
+    )
 
     results: list[int | str] = []
     started = threading.Event()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import openai
@@ -24,12 +25,16 @@ def test_models(server: ServerProcess) -> None:
 
 def test_sync_completion(server: ServerProcess, client: httpx.Client) -> None:
     resp = oai(server).chat.completions.create(
-        model="plan-assistant", messages=[{"role": "user", "content": QUESTION}], extra_body={"plan_id": PLAN_ID})
+        model="plan-assistant",
+        messages=[{"role": "user", "content": QUESTION}],
+        extra_body={"plan_id": PLAN_ID},
+    )
     assert resp.object == "chat.completion" and resp.id
     choice = resp.choices[0]
     assert choice.finish_reason == "stop" and choice.message.role == "assistant"
-    plain = client.post("/api/chat", json={"messages": [{"role": "user", "content": QUESTION}],
-                                           "plan_id": PLAN_ID}).json()
+    plain = client.post(
+        "/api/chat", json={"messages": [{"role": "user", "content": QUESTION}], "plan_id": PLAN_ID}
+    ).json()
     content = choice.message.content or ""
     assert content.startswith(plain["answer"])
     assert "\n\n来源：\n[1] 石柱县" in content and "第" in content.split("来源：")[1]
@@ -39,20 +44,30 @@ def test_sync_completion(server: ServerProcess, client: httpx.Client) -> None:
 
 def test_any_model_name_and_plan_in_model(server: ServerProcess) -> None:
     client = oai(server)
-    a = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}])
+    a = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": QUESTION}]
+    )
     assert a.model == "gpt-4o" and a.choices[0].message.content
-    b = client.chat.completions.create(model=f"plan-assistant:{PLAN_ID}",
-                                       messages=[{"role": "user", "content": QUESTION}])
+    b = client.chat.completions.create(
+        model=f"plan-assistant:{PLAN_ID}", messages=[{"role": "user", "content": QUESTION}]
+    )
     assert "垫江" not in (b.choices[0].message.content or "").split("来源：")[0]
 
 
 def test_streaming_completion(server: ServerProcess) -> None:
     client = oai(server)
-    messages = [{"role": "system", "content": "你是政策助手。"}, {"role": "user", "content": QUESTION}]
-    full = client.chat.completions.create(model="plan-assistant", messages=messages,
-                                          extra_body={"plan_id": PLAN_ID})
-    chunks = list(client.chat.completions.create(model="plan-assistant", messages=messages, stream=True,
-                                                 extra_body={"plan_id": PLAN_ID}))
+    messages: Any = [
+        {"role": "system", "content": "你是政策助手。"},
+        {"role": "user", "content": QUESTION},
+    ]
+    full = client.chat.completions.create(
+        model="plan-assistant", messages=messages, extra_body={"plan_id": PLAN_ID}
+    )
+    chunks = list(
+        client.chat.completions.create(
+            model="plan-assistant", messages=messages, stream=True, extra_body={"plan_id": PLAN_ID}
+        )
+    )
     assert chunks[0].choices[0].delta.role == "assistant"
     assert all(c.object == "chat.completion.chunk" and c.id == chunks[0].id for c in chunks)
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -63,7 +78,11 @@ def test_streaming_completion(server: ServerProcess) -> None:
 
 
 def test_raw_stream_framing(server: ServerProcess) -> None:
-    body = {"model": "plan-assistant", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
+    body = {
+        "model": "plan-assistant",
+        "stream": True,
+        "messages": [{"role": "user", "content": QUESTION}],
+    }
     with httpx.stream("POST", f"{server.url}/v1/chat/completions", json=body, timeout=30) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         raw = r.read().decode()
@@ -76,11 +95,17 @@ def test_raw_stream_framing(server: ServerProcess) -> None:
 def test_errors_in_openai_shape(server: ServerProcess) -> None:
     client = oai(server)
     with pytest.raises(openai.UnprocessableEntityError) as err:
-        client.chat.completions.create(model="plan-assistant", messages=[{"role": "user", "content": ""}])
+        client.chat.completions.create(
+            model="plan-assistant", messages=[{"role": "user", "content": ""}]
+        )
     assert err.value.code == "empty_message"
     r = httpx.post(f"{server.url}/v1/chat/completions", json={"model": "x", "messages": "hi"})
     assert r.status_code == 422
     error = r.json()["error"]
     assert {"message", "type", "code"} <= set(error) and error["type"] == "invalid_request_error"
-    r = httpx.post(f"{server.url}/v1/chat/completions", content=b"{nope", headers={"content-type": "application/json"})
+    r = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        content=b"{nope",
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
