@@ -13,7 +13,7 @@ from typing import Any
 
 from . import compose as C
 from .records import Answer, Task
-from .retrieve import coverage, hybrid, tasks_from_hits
+from .retrieve import hybrid, is_covered, tasks_from_hits
 from .settings import Settings
 from .store import IndexStore, StoreHolder
 from .understand import Query, understand
@@ -49,7 +49,9 @@ class Assistant:
         user_turns = self._validate(messages, plan_id, store)
         query = self._understand_turns(user_turns, store, plan_id)
         answer, counts = self._extractive(store, query)
-        checked = verify(answer.answer, answer.citations, store.registry, counts, self._plan_facts_text(store))
+        # the unit asked about is grounded in the tables even when it has no tasks to cite
+        grounded = self._plan_facts_text(store) + " " + " ".join(query.units)
+        checked = verify(answer.answer, answer.citations, store.registry, counts, grounded)
         if checked.dropped:  # a composer bug: never let an unsupported line out
             answer.answer = checked.text
         if self.settings.llm_enabled and answer.status == "answered":
@@ -87,7 +89,7 @@ class Assistant:
                 raise InputError("bad_role", "消息格式错误：role 必须是 user、assistant 或 system。")
             if not isinstance(m.get("content"), str):
                 raise InputError("bad_content", "消息格式错误：content 必须是文字。")
-            if len(m["content"]) > s.max_message_chars:
+            if m["role"] != "assistant" and len(m["content"]) > s.max_message_chars:
                 raise InputError("message_too_long", f"单条消息不能超过 {s.max_message_chars} 个字符。")
             if m["role"] == "user":
                 turns.append(m["content"])
@@ -126,15 +128,15 @@ class Assistant:
                 nums = "、".join(str(n) for n in q.task_numbers)
                 d.lines.append(f"所选方案中没有第{nums}项任务。")
         elif q.intent == "compare":
-            per_plan = {pid: self._search(store, q.topic or q.text, [pid], 2) for pid in q.plan_ids}
-            if coverage(store, q.text, GENERIC_WORDS) < 0.5:
+            per_plan = {pid: self._search(store, q.topic or q.text, [pid], 3) for pid in q.plan_ids}
+            if not any(is_covered(store, q.topic or q.text, ts, GENERIC_WORDS) for ts in per_plan.values()):
                 status = "not_covered"
                 C.compose_not_covered(store, q, [t for ts in per_plan.values() for t in ts[:1]], d)
             else:
                 status = C.compose_compare(store, q, per_plan, d)
         else:
             tasks = self._search(store, q.topic or q.text, list(q.plan_ids), 4)
-            if coverage(store, q.text, GENERIC_WORDS) < 0.5 or not tasks:
+            if not is_covered(store, q.topic or q.text, tasks, GENERIC_WORDS):
                 status = "not_covered"
                 C.compose_not_covered(store, q, tasks[:2], d)
             elif q.intent == "task_units":
@@ -194,10 +196,14 @@ class Assistant:
             elif q.fact == "organisation":
                 secs = [s for s in store.sections if s.plan_id == pid and s.level == 2 and re.search(r"保障|组织|实施", s.path[0])]
                 if secs:
-                    chunk = next((c for c in store.chunks.values() if c.plan_id == pid and c.section_path[:1] == secs[0].path[:1]), None)
-                    m = d.cite_chunk(store, chunk) if chunk else 0
-                    heads = "；".join(s.heading for s in secs)
-                    d.lines.append(f"{name}的“{secs[0].path[0]}”部分包括：{heads} [{m}]。")
+                    d.lines.append(f"{name}的“{secs[0].path[0]}”部分共 {len(secs)} 条：")
+                    d.counts.add(len(secs))
+                    for sec in secs:
+                        chunk = next((c for c in store.chunks.values() if c.plan_id == pid and c.section_path == sec.path), None)
+                        if chunk:
+                            m = d.cite_chunk(store, chunk)
+                            body = chunk.text.removeprefix(sec.path[-1]).lstrip("。")
+                            d.lines.append(f"- {sec.path[-1]}：{C.short(body, 110)} [{m}]")
         return "answered" if d.lines else "not_covered"
 
     def _suggest(self, store: IndexStore, q: Query, d: C.Draft) -> list[str]:

@@ -350,9 +350,7 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(request.scope, 400, "invalid_json", "请求体不是合法的 JSON。")
-        fields = [_loc(tuple(e.get("loc", ()))) for e in errors[:10]]
-        if str(request.scope.get("path", "")).startswith("/v1/"):
-            return error_response(request.scope, 422, "invalid_request", validation_message(errors))
+        fields = [_loc(tuple(e.get("loc", ()))) for e in errors[:10]]  # not in the /v1 shape
         return error_response(
             request.scope, 422, "invalid_request", validation_message(errors), fields=fields
         )

@@ -110,6 +110,8 @@ class Service:
         self.feedback = FeedbackStore(settings.data_dir)
         self._assistant: Any = None
         self._lock = threading.Lock()
+        self._warm_lock = threading.Lock()
+        self._warmed: set[str] = set()
 
     def assistant(self) -> Any:
         if self._assistant is None:
@@ -120,9 +122,18 @@ class Service:
                     self._assistant = Assistant(self.settings, holder=self.holder)
         return self._assistant
 
-    def store(self) -> IndexStore:
+    def store(self, warm: bool = False) -> IndexStore:
+        """The live index (503 if there is none); warm=True also opens its retrieval
+        backends, once per generation under a lock: IndexStore opens them lazily and
+        unlocked, and concurrent first queries raced inside chromadb's client set-up."""
         try:
-            return self.holder.get()
+            store = self.holder.get()
+            if warm and store.generation not in self._warmed:
+                with self._warm_lock:
+                    if store.generation not in self._warmed:
+                        store.embedder(), store.collection(), store.lexical()
+                        self._warmed.add(store.generation)
+            return store
         except IndexMissingError as exc:
             raise ApiError(
                 503, "index_missing", "索引尚未建立，请管理员先运行 assistant ingest。"
@@ -134,7 +145,7 @@ class Service:
     def check(self, messages: list[dict[str, str]], plan_id: str | None) -> None:
         """The server's own limits, before the pipeline sees anything."""
         s = self.settings
-        store = self.store()  # 503 now rather than a failure inside the pipeline
+        store = self.store(warm=True)  # 503 now rather than a failure inside the pipeline
         if not messages:
             raise ApiError(422, "empty_message", "消息列表为空，请输入问题。")
         if len(messages) > s.max_history_messages:
@@ -272,7 +283,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # warm the index in the background so that /readyz and the first question are quick
-        threading.Thread(target=lambda: _quietly(svc.holder.get), daemon=True).start()
+        threading.Thread(target=lambda: _quietly(lambda: svc.store(warm=True)), daemon=True).start()
         yield
 
     app = FastAPI(
@@ -536,7 +547,9 @@ def create_app(settings: Settings) -> FastAPI:
         except Exception as exc:
             log.exception("reindex failed")
             raise ApiError(500, "reindex_failed", f"重建索引失败：{exc}") from exc
-        _quietly(svc.holder.get)  # open the new generation now, not on the next question
+        _quietly(
+            lambda: svc.store(warm=True)
+        )  # open the new generation now, not on the next question
         return {**asdict(summary), "message": summary.line()}
 
     # ---- health

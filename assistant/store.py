@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +39,7 @@ class IndexStore:
     _collection: Any = None
     _embedder: Any = None
     _lexical: Any = None
+    _open_lock: Any = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, settings: Settings) -> IndexStore:
@@ -97,6 +98,10 @@ class IndexStore:
         return self._embedder
 
     def collection(self) -> Any:
+        with self._open_lock:  # concurrent first queries must not open Chroma twice
+            return self._open_collection()
+
+    def _open_collection(self) -> Any:
         if self._collection is None:
             from .embed import ChromaEmbedding
 

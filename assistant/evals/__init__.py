@@ -52,7 +52,7 @@ def run_eval(
     thresholds_file: Path = THRESHOLDS_FILE,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Run the selected sets (ours, optionally the baseline), write reports; returns the report dict."""
+    """Run the selected sets (ours, and the baseline if asked), write reports; return the report."""
     from ..index import build_index
 
     summary_line = build_index(settings).line()  # reuses the live index when nothing changed

@@ -33,9 +33,8 @@ def fingerprint(settings: Settings) -> str:
     for p in corpus_files(settings):
         h.update(p.name.encode())
         h.update(p.read_bytes())
-    h.update(
-        f"{settings.embed_mode}|{settings.embed_model if settings.embed_mode == 'openai' else ''}".encode()
-    )
+    model = settings.embed_model if settings.embed_mode == "openai" else ""
+    h.update(f"{settings.embed_mode}|{model}".encode())
     return h.hexdigest()[:12]
 
 
@@ -107,7 +106,7 @@ class Baseline:
         return self._retriever
 
     def answer(self, messages: list[dict[str, str]], plan_id: str | None = None) -> dict[str, Any]:
-        """Retrieve for the last user message; plan_id and earlier turns are ignored (no structure)."""
+        """Retrieve for the last user message; plan_id and earlier turns are ignored."""
         query = next(m["content"] for m in reversed(messages) if m.get("role") == "user")
         nodes = self._open().retrieve(query)
         citations = []

@@ -148,29 +148,13 @@ def validate_case(obj: Any, where: str = "case", plan_ids: set[str] | None = Non
     )
     kind, expect, turns = obj["kind"], obj["expect"], obj["turns"]
     _need(kind in KINDS, where, f"unknown kind {kind!r}")
-    _need(
-        isinstance(turns, list)
-        and bool(turns)
-        and all(isinstance(t, str) and t.strip() for t in turns),
-        where,
-        "turns must be a non-empty list of non-empty strings",
-    )
+    turns_ok = isinstance(turns, list) and bool(turns)
+    _need(turns_ok and all(isinstance(t, str) and t.strip() for t in turns), where,
+          "turns must be a non-empty list of non-empty strings")  # fmt: skip
     known = plan_ids or set()
 
     def plan_ok(p: Any, nullable: bool) -> bool:
         return (p is None and nullable) or (isinstance(p, str) and (not known or p in known))
-
-    _need(plan_ok(obj["plan_id"], True), where, f"bad plan_id {obj['plan_id']!r}")
-    _need(
-        isinstance(expect, dict) and expect.get("status") in STATUSES,
-        where,
-        "expect.status missing or invalid",
-    )
-    status = expect["status"]
-    if kind in ("not_covered", "out_of_scope"):
-        _need(status == kind, where, f"kind {kind} needs status {kind}")
-        return
-    _need(status == "answered", where, f"kind {kind} needs status answered")
 
     def numbers_ok(v: Any) -> bool:
         return isinstance(v, list) and bool(v) and all(isinstance(n, int) and n > 0 for n in v)
@@ -182,41 +166,30 @@ def validate_case(obj: Any, where: str = "case", plan_ids: set[str] | None = Non
             and all(plan_ok(p, False) and numbers_ok(n) for p, n in v.items())
         )
 
-    if kind == "task_units":
-        _need(plan_ok(expect.get("plan_id"), False), where, "task_units needs expect.plan_id")
-        _need(
-            isinstance(expect.get("task_number"), int), where, "task_units needs expect.task_number"
-        )
-        _need(expect.get("role") in ROLES, where, "task_units needs expect.role")
-    elif kind == "unit_tasks":
-        _need(
-            isinstance(expect.get("unit"), str) and bool(expect["unit"]),
-            where,
-            "unit_tasks needs expect.unit",
-        )
-        _need(
-            "plan_id" in expect and plan_ok(expect["plan_id"], True),
-            where,
-            "unit_tasks needs expect.plan_id",
-        )
-        _need(expect.get("role") in ROLES, where, "unit_tasks needs expect.role")
-    elif kind == "applies":
-        one = plan_ok(expect.get("plan_id"), False) and numbers_ok(expect.get("task_numbers"))
-        _need(
-            one or tasks_ok(expect.get("tasks")),
-            where,
-            "applies needs plan_id+task_numbers or tasks",
-        )
-    elif kind == "compare":
-        _need(tasks_ok(expect.get("tasks")), where, "compare needs expect.tasks")
-    elif kind == "plan_facts":
-        _need(plan_ok(expect.get("plan_id"), False), where, "plan_facts needs expect.plan_id")
-        mc = expect.get("must_contain")
-        _need(
-            isinstance(mc, list) and bool(mc) and all(isinstance(s, str) and s for s in mc),
-            where,
-            "plan_facts needs expect.must_contain",
-        )
+    _need(plan_ok(obj["plan_id"], True), where, f"bad plan_id {obj['plan_id']!r}")
+    status = expect.get("status") if isinstance(expect, dict) else None
+    _need(status in STATUSES, where, "expect.status missing or invalid")
+    if kind in ("not_covered", "out_of_scope"):
+        _need(status == kind, where, f"kind {kind} needs status {kind}")
+        return
+    _need(status == "answered", where, f"kind {kind} needs status answered")
+    e = expect
+    one_plan = plan_ok(e.get("plan_id"), False)
+    must = e.get("must_contain")
+    unit_ok = isinstance(e.get("unit"), str) and bool(e["unit"])
+    must_ok = isinstance(must, list) and bool(must) and all(isinstance(x, str) and x for x in must)
+    numbers = one_plan and numbers_ok(e.get("task_numbers"))
+    checks: dict[str, list[tuple[bool, str]]] = {
+        "task_units": [(one_plan, "plan_id"), (isinstance(e.get("task_number"), int),
+                       "task_number"), (e.get("role") in ROLES, "role")],
+        "unit_tasks": [(unit_ok, "unit"), ("plan_id" in e and plan_ok(e["plan_id"], True),
+                       "plan_id"), (e.get("role") in ROLES, "role")],
+        "applies": [(numbers or tasks_ok(e.get("tasks")), "plan_id + task_numbers, or tasks")],
+        "compare": [(tasks_ok(e.get("tasks")), "tasks")],
+        "plan_facts": [(one_plan, "plan_id"), (must_ok, "must_contain")],
+    }  # fmt: skip
+    for ok, what in checks[kind]:
+        _need(ok, where, f"{kind} needs expect.{what}")
 
 
 def check_against_gold(case: Case, gold: Gold, where: str) -> None:

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from .cases import EVALS_DIR, Case, Gold
-from .metrics import score_case
+from .metrics import (
+    citation_precision,
+    must_contain_metrics,
+    retrieval_metrics,
+    status_metrics,
+    task_units_metrics,
+    unit_tasks_metrics,
+    unsupported_claims,
+)
 
 AnswerFn = Callable[[list[dict[str, str]], str | None], dict[str, Any]]
 THRESHOLDS_FILE = EVALS_DIR / "thresholds.json"
@@ -36,6 +44,42 @@ AGGREGATES: dict[str, tuple[str, str]] = {
     "latency_ms_mean": ("latency_ms", "mean"),
     "latency_ms_p95": ("latency_ms", "p95"),
 }
+
+
+def case_pass(case: Case, m: dict[str, Any]) -> bool:
+    """One yes/no per case: the number the per-kind accuracy averages."""
+    if not m.get("status_ok"):
+        return False
+    if case.kind == "task_units":
+        return bool(m.get("units_exact"))
+    if case.kind == "unit_tasks":
+        return bool(m.get("tasks_exact"))
+    if case.kind == "applies":
+        return m.get("recall@5") == 1.0
+    if case.kind == "compare":
+        return m.get("recall_all") == 1.0
+    if case.kind == "plan_facts":
+        return bool(m.get("must_contain"))
+    return True
+
+
+METRICS = (
+    status_metrics,
+    must_contain_metrics,
+    task_units_metrics,
+    unit_tasks_metrics,
+    retrieval_metrics,
+    citation_precision,
+    unsupported_claims,
+)
+
+
+def score_case(case: Case, answer: dict[str, Any], gold: Gold) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fn in METRICS:
+        out |= fn(case, answer, gold)
+    out["pass"] = case_pass(case, out)
+    return out
 
 
 def ask(answer_fn: AnswerFn, case: Case) -> tuple[dict[str, Any], float, float, str | None]:
@@ -155,7 +199,7 @@ def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, float]]
 def check_thresholds(
     summary: dict[str, dict[str, Any]], thresholds: dict[str, dict[str, float]]
 ) -> list[str]:
-    """Messages for every metric under its minimum / over its maximum (groups not run are skipped)."""
+    """A message per metric under its min / over its max (groups not in this run are skipped)."""
     failures = []
     for key, bound in thresholds.items():
         group, _, metric = key.rpartition(".")

@@ -25,14 +25,13 @@ from assistant.evals.metrics import (
     count_metrics,
     must_contain_metrics,
     retrieval_metrics,
-    score_case,
     stated_counts,
     status_metrics,
     task_units_metrics,
     unit_tasks_metrics,
     unsupported_claims,
 )
-from assistant.evals.runner import check_thresholds, summarize
+from assistant.evals.runner import check_thresholds, score_case, summarize
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,6 +142,13 @@ def test_unit_tasks_both_plans_and_empty(gold) -> None:  # type: ignore[no-untyp
     none = case("unit_tasks", {"unit": "县司法局", "plan_id": SZ, "role": "lead"})
     m = unit_tasks_metrics(none, answer("县司法局没有牵头的任务。"), gold)
     assert m["tasks_exact"] and m["task_precision"] == m["task_recall"] == 1.0
+
+
+def test_count_by_role(gold) -> None:  # type: ignore[no-untyped-def]
+    c = case("unit_tasks", {"unit": "县投资促进中心", "plan_id": SZ, "role": "any"})  # 1 lead + 5
+    text = "牵头的任务共 1 项：第36项。作为责任单位参与的任务共 5 项。"
+    assert unit_tasks_metrics(c, answer(text), gold)["count_ok"]
+    assert not unit_tasks_metrics(c, answer("牵头的任务共 1 项；参与的共 4 项"), gold)["count_ok"]
 
 
 def test_stated_counts() -> None:
@@ -263,7 +269,7 @@ def test_loader_rejects_malformed_cases(tmp_path: Path, gold) -> None:  # type: 
     with pytest.raises(CaseError, match="not in gold"):
         load_file(path, "x", gold)
     path.write_text("{not json\n", "utf-8")
-    with pytest.raises(CaseError, match="x.jsonl:1"):
+    with pytest.raises(CaseError, match=r"x\.jsonl:1"):
         load_file(path, "x", gold)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -26,6 +27,14 @@ def test_feedback_survives_restart(server: ServerProcess) -> None:
         log = c.get(f"/api/feedback/{mid}", headers=admin_headers()).json()
     assert [(f["rating"], f["comment"]) for f in log["feedback"]] == [("up", "有用")]
     assert log["conversation"]["message_id"] == mid
+
+    # a fresh process answers concurrent first questions (lazy index set-up is not raced)
+    def one(_: int) -> int:
+        with server.client() as c:
+            return c.post("/api/chat", json=ask()).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(one, range(8))) == [200] * 8
 
     dbs = list(server.data_dir.glob("*.sqlite3"))
     assert len(dbs) == 1
