@@ -35,7 +35,7 @@ eval: ingest ## run the eval suites (ours vs baseline) and write evals/reports/
 
 lint: setup ## ruff + mypy
 	$(BIN)/ruff check assistant tests
-	$(BIN)/mypy assistant
+	$(BIN)/mypy -p assistant
 
 clean: ## remove built index and caches (keeps .venv)
 	rm -rf index/CURRENT index/PREVIOUS index/gens index/chroma index/cache index/baseline .pytest_cache

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import compose as C
-from .records import Answer, Task
+from .records import Answer, Status, Task
 from .retrieve import hybrid, is_covered, tasks_from_hits
 from .settings import Settings
 from .store import IndexStore, StoreHolder
@@ -58,7 +58,9 @@ class Assistant:
             answer = self._with_llm(store, query, messages, answer, counts)
         return answer
 
-    def stream(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    def stream(
+        self, messages: list[dict[str, Any]], plan_id: str | None = None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Events: meta, delta…, citations, done. Delta texts concatenate to the answer."""
         answer = self.answer(messages, plan_id)
         yield "meta", {"intent": answer.intent, "plan_ids": answer.plan_ids}
@@ -73,24 +75,36 @@ class Assistant:
         name = plan.short_name or plan.region
         tasks = store.plan_tasks(plan.id)
         first_lead = tasks[0].lead[0] if tasks and tasks[0].lead else "县商务委"
-        return [f"{name}有哪些对外资开放的措施？", f"{first_lead}牵头哪些任务？",
-                f"{name}方案第{min(3, len(tasks))}项由谁牵头？", f"{name}方案的试点期限是多久？"]
+        return [
+            f"{name}有哪些对外资开放的措施？",
+            f"{first_lead}牵头哪些任务？",
+            f"{name}方案第{min(3, len(tasks))}项由谁牵头？",
+            f"{name}方案的试点期限是多久？",
+        ]
 
     # ---- steps ----
-    def _validate(self, messages: list[dict[str, Any]], plan_id: str | None, store: IndexStore) -> list[str]:
+    def _validate(
+        self, messages: list[dict[str, Any]], plan_id: str | None, store: IndexStore
+    ) -> list[str]:
         s = self.settings
         if not isinstance(messages, list) or not messages:
             raise InputError("empty_messages", "消息列表为空，请输入问题。")
         if len(messages) > s.max_history_messages:
-            raise InputError("too_many_messages", f"对话过长（超过 {s.max_history_messages} 条），请开始新对话。")
+            raise InputError(
+                "too_many_messages", f"对话过长（超过 {s.max_history_messages} 条），请开始新对话。"
+            )
         turns = []
         for m in messages:
             if not isinstance(m, dict) or m.get("role") not in ("user", "assistant", "system"):
-                raise InputError("bad_role", "消息格式错误：role 必须是 user、assistant 或 system。")
+                raise InputError(
+                    "bad_role", "消息格式错误：role 必须是 user、assistant 或 system。"
+                )
             if not isinstance(m.get("content"), str):
                 raise InputError("bad_content", "消息格式错误：content 必须是文字。")
             if m["role"] != "assistant" and len(m["content"]) > s.max_message_chars:
-                raise InputError("message_too_long", f"单条消息不能超过 {s.max_message_chars} 个字符。")
+                raise InputError(
+                    "message_too_long", f"单条消息不能超过 {s.max_message_chars} 个字符。"
+                )
             if m["role"] == "user":
                 turns.append(m["content"])
         if messages[-1].get("role") != "user":
@@ -98,7 +112,9 @@ class Assistant:
         if not messages[-1]["content"].strip():
             raise InputError("empty_message", "问题不能为空。")
         if plan_id is not None and plan_id not in store.plans:
-            raise InputError("unknown_plan", f"没有编号为“{plan_id}”的方案（可选：{'、'.join(store.plans)}）。")
+            raise InputError(
+                "unknown_plan", f"没有编号为“{plan_id}”的方案（可选：{'、'.join(store.plans)}）。"
+            )
         return turns
 
     def _understand_turns(self, turns: list[str], store: IndexStore, plan_id: str | None) -> Query:
@@ -110,13 +126,15 @@ class Assistant:
 
     def _extractive(self, store: IndexStore, q: Query) -> tuple[Answer, set[int]]:
         d = C.Draft()
-        status = "answered"
+        status: Status = "answered"
         intent: str = q.intent
         if q.intent == "out_of_scope":
             status = "out_of_scope"
-            d.lines.append("抱歉，我只能回答与已收录的服务业扩大开放综合试点方案（"
-                           + "、".join(p.short_name or p.title for p in store.plans.values())
-                           + "）有关的问题，例如某项措施的内容、牵头单位和责任单位。")
+            d.lines.append(
+                "抱歉，我只能回答与已收录的服务业扩大开放综合试点方案（"
+                + "、".join(p.short_name or p.title for p in store.plans.values())
+                + "）有关的问题，例如某项措施的内容、牵头单位和责任单位。"
+            )
         elif q.intent == "unit_tasks" and q.units:
             status = C.compose_unit_tasks(store, q, d)
         elif q.intent == "plan_facts":
@@ -129,7 +147,9 @@ class Assistant:
                 d.lines.append(f"所选方案中没有第{nums}项任务。")
         elif q.intent == "compare":
             per_plan = {pid: self._search(store, q.topic or q.text, [pid], 3) for pid in q.plan_ids}
-            if not any(is_covered(store, q.topic or q.text, ts, GENERIC_WORDS) for ts in per_plan.values()):
+            if not any(
+                is_covered(store, q.topic or q.text, ts, GENERIC_WORDS) for ts in per_plan.values()
+            ):
                 status = "not_covered"
                 C.compose_not_covered(store, q, [t for ts in per_plan.values() for t in ts[:1]], d)
             else:
@@ -145,7 +165,9 @@ class Assistant:
                     d.lines.append("其他可能相关的任务：")
                     for t in tasks[1:3]:
                         m = d.cite_task(store, t)
-                        d.lines.append(f"- 第{t.number}项：{C.short(t.text)} [{m}]（{C.units_line(t)}）")
+                        d.lines.append(
+                            f"- 第{t.number}项：{C.short(t.text)} [{m}]（{C.units_line(t)}）"
+                        )
             else:
                 intent = "applies"
                 status = C.compose_applies(store, q, tasks, d)
@@ -156,25 +178,35 @@ class Assistant:
 
     @staticmethod
     def _plan_facts_text(store: IndexStore) -> str:
-        return " ".join(f"{p.title} {p.issuer} {p.doc_number or ''} {p.issued or ''}" for p in store.plans.values())
+        return " ".join(
+            f"{p.title} {p.issuer} {p.doc_number or ''} {p.issued or ''}"
+            for p in store.plans.values()
+        )
 
     def _search(self, store: IndexStore, text: str, plan_ids: list[str], limit: int) -> list[Task]:
         hits = hybrid(store, text, plan_ids, k=8)
         return tasks_from_hits(store, hits, text, limit)
 
-    def _plan_facts(self, store: IndexStore, q: Query, d: C.Draft) -> str:
+    def _plan_facts(self, store: IndexStore, q: Query, d: C.Draft) -> Status:
         for pid in q.plan_ids:
             plan = store.plans[pid]
-            header = next((c for c in store.chunks.values() if c.plan_id == pid and c.kind == "header"), None)
+            header = next(
+                (c for c in store.chunks.values() if c.plan_id == pid and c.kind == "header"), None
+            )
             name = C.plan_name(plan)
             if q.fact in ("doc_number", "issued", "issuer", "title") and header:
                 m = d.cite_chunk(store, header)
                 if q.fact == "doc_number":
-                    d.lines.append(f"{name}的文号为{plan.doc_number} [{m}]。" if plan.doc_number
-                                   else f"{name}的印发通知中未列明文号 [{m}]。")
+                    d.lines.append(
+                        f"{name}的文号为{plan.doc_number} [{m}]。"
+                        if plan.doc_number
+                        else f"{name}的印发通知中未列明文号 [{m}]。"
+                    )
                 elif q.fact == "issued":
                     y, mo, da = (plan.issued or "--").split("-")
-                    d.lines.append(f"{name}由{plan.issuer}于{y}年{int(mo)}月{int(da)}日印发 [{m}]。")
+                    d.lines.append(
+                        f"{name}由{plan.issuer}于{y}年{int(mo)}月{int(da)}日印发 [{m}]。"
+                    )
                 elif q.fact == "issuer":
                     d.lines.append(f"{name}由{plan.issuer}印发 [{m}]。")
                 else:
@@ -182,24 +214,53 @@ class Assistant:
             elif q.fact == "task_count":
                 tasks = store.plan_tasks(pid)
                 d.counts.add(len(tasks))
-                stated = next((c for c in store.chunks.values() if c.plan_id == pid and
-                               re.search(rf"{len(tasks)}\s*项", c.text) and c.kind == "body"), None)
+                stated = next(
+                    (
+                        c
+                        for c in store.chunks.values()
+                        if c.plan_id == pid
+                        and re.search(rf"{len(tasks)}\s*项", c.text)
+                        and c.kind == "body"
+                    ),
+                    None,
+                )
                 ref = d.cite_chunk(store, stated) if stated else d.cite_task(store, tasks[-1])
                 d.lines.append(f"{name}共列出 {len(tasks)} 项试点任务 [{ref}]。")
             elif q.fact == "period":
-                chunk = next((c for c in store.chunks.values() if c.plan_id == pid and re.search(r"经过\s*\S{1,3}\s*年", c.text)), None)
+                chunk = next(
+                    (
+                        c
+                        for c in store.chunks.values()
+                        if c.plan_id == pid and re.search(r"经过\s*\S{1,3}\s*年", c.text)
+                    ),
+                    None,
+                )
                 if chunk:
                     m = d.cite_chunk(store, chunk)
                     period = re.search(r"经过\s*(\S{1,3})\s*年试点", chunk.text)
-                    d.lines.append(f"{name}：{C.short(chunk.text, 70)} [{m}]" if not period
-                                   else f"{name}的试点期限为{period.group(1).strip()}年（“{C.short(chunk.text, 40)}”）[{m}]。")
+                    d.lines.append(
+                        f"{name}：{C.short(chunk.text, 70)} [{m}]"
+                        if not period
+                        else f"{name}的试点期限为{period.group(1).strip()}年（“{C.short(chunk.text, 40)}”）[{m}]。"
+                    )
             elif q.fact == "organisation":
-                secs = [s for s in store.sections if s.plan_id == pid and s.level == 2 and re.search(r"保障|组织|实施", s.path[0])]
+                secs = [
+                    s
+                    for s in store.sections
+                    if s.plan_id == pid and s.level == 2 and re.search(r"保障|组织|实施", s.path[0])
+                ]
                 if secs:
                     d.lines.append(f"{name}的“{secs[0].path[0]}”部分共 {len(secs)} 条：")
                     d.counts.add(len(secs))
                     for sec in secs:
-                        chunk = next((c for c in store.chunks.values() if c.plan_id == pid and c.section_path == sec.path), None)
+                        chunk = next(
+                            (
+                                c
+                                for c in store.chunks.values()
+                                if c.plan_id == pid and c.section_path == sec.path
+                            ),
+                            None,
+                        )
                         if chunk:
                             m = d.cite_chunk(store, chunk)
                             body = chunk.text.removeprefix(sec.path[-1]).lstrip("。")
@@ -226,8 +287,14 @@ class Assistant:
         return [s for s in dict.fromkeys(out) if s][:3]
 
     # ---- optional LLM ----
-    def _with_llm(self, store: IndexStore, q: Query, messages: list[dict[str, Any]], extractive: Answer,
-                  counts: set[int]) -> Answer:
+    def _with_llm(
+        self,
+        store: IndexStore,
+        q: Query,
+        messages: list[dict[str, Any]],
+        extractive: Answer,
+        counts: set[int],
+    ) -> Answer:
         from .llm import LLMComposer, LLMError
 
         history = [m for m in messages[:-1] if m.get("role") in ("user", "assistant")]
@@ -243,6 +310,13 @@ class Assistant:
             extractive.notice = REPAIR_NOTICE
             return extractive
         used = {int(m) for m in re.findall(r"\[(\d+)\]", verdict.text)}
-        return Answer(verdict.text, extractive.status, extractive.intent,
-                      [c for c in extractive.citations if c.marker in used] or extractive.citations,
-                      extractive.suggestions, extractive.plan_ids, "llm", REPAIR_NOTICE if verdict.dropped else "")
+        return Answer(
+            verdict.text,
+            extractive.status,
+            extractive.intent,
+            [c for c in extractive.citations if c.marker in used] or extractive.citations,
+            extractive.suggestions,
+            extractive.plan_ids,
+            "llm",
+            REPAIR_NOTICE if verdict.dropped else "",
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from .parse import BodyPara, ParseResult
 from .records import Chunk, Plan, Task
@@ -17,7 +18,7 @@ CLAUSE_RE = re.compile(r"(?<=[，、：,:])")
 
 
 @lru_cache(maxsize=1)
-def _encoding():  # type: ignore[no-untyped-def]
+def _encoding() -> Any:
     import tiktoken  # needs TIKTOKEN_CACHE_DIR (prepare_offline_runtime) to stay offline
 
     return tiktoken.get_encoding("cl100k_base")
@@ -33,9 +34,11 @@ def split_sentences(text: str, max_tokens: int) -> list[str]:
     pieces: list[str] = []
     cur = ""
     for sentence in (s for s in SENTENCE_RE.split(text) if s):
-        units = [sentence] if count_tokens(sentence) <= max_tokens else [
-            c for c in CLAUSE_RE.split(sentence) if c
-        ]
+        units = (
+            [sentence]
+            if count_tokens(sentence) <= max_tokens
+            else [c for c in CLAUSE_RE.split(sentence) if c]
+        )
         for unit in units:
             if cur and count_tokens(cur + unit) > max_tokens:
                 pieces.append(cur)
@@ -56,9 +59,14 @@ def task_chunk(plan: Plan, task: Task) -> Chunk:
         units += f"；{task.role_word}：{'、'.join(task.responsible)}"
     embed = f"{plan.title}｜{section_label(task.section_path)}｜第{task.number}项 {task.heading}\n{task.text}\n{units}"
     return Chunk(
-        plan_id=plan.id, kind="task", section_path=task.section_path, text=task.quote(),
-        embed_text=embed, task_number=task.number,
-        line_start=task.line_start, line_end=task.line_end,
+        plan_id=plan.id,
+        kind="task",
+        section_path=task.section_path,
+        text=task.quote(),
+        embed_text=embed,
+        task_number=task.number,
+        line_start=task.line_start,
+        line_end=task.line_end,
     )
 
 
@@ -67,17 +75,32 @@ def body_chunks(plan: Plan, body: list[BodyPara], max_tokens: int) -> list[Chunk
     header = [b for b in body if b.kind == "header"]
     if header:
         text = "\n".join(b.para.text for b in header)
-        out.append(Chunk(plan.id, "header", ("发文通知",), text, f"{plan.title}｜发文通知\n{text}",
-                         line_start=header[0].para.line_start, line_end=header[-1].para.line_end))
+        out.append(
+            Chunk(
+                plan.id,
+                "header",
+                ("发文通知",),
+                text,
+                f"{plan.title}｜发文通知\n{text}",
+                line_start=header[0].para.line_start,
+                line_end=header[-1].para.line_end,
+            )
+        )
     for b in body:
         if b.kind == "header":
             continue
         for piece in split_sentences(b.para.text, max_tokens):
-            out.append(Chunk(
-                plan.id, "annex" if b.kind == "annex" else "body", b.section_path, piece,
-                f"{plan.title}｜{section_label(b.section_path)}\n{piece}",
-                line_start=b.para.line_start, line_end=b.para.line_end,
-            ))
+            out.append(
+                Chunk(
+                    plan.id,
+                    "annex" if b.kind == "annex" else "body",
+                    b.section_path,
+                    piece,
+                    f"{plan.title}｜{section_label(b.section_path)}\n{piece}",
+                    line_start=b.para.line_start,
+                    line_end=b.para.line_end,
+                )
+            )
     return out
 
 
@@ -86,7 +109,9 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
-def link_body_to_tasks(chunks: list[Chunk], tasks: list[Task], threshold: float = 0.6) -> tuple[list[Chunk], list[Task]]:
+def link_body_to_tasks(
+    chunks: list[Chunk], tasks: list[Task], threshold: float = 0.6
+) -> tuple[list[Chunk], list[Task]]:
     """For a plan whose annex restates body measures, link each task row to the body
     chunk that says the same thing (bigram containment), both ways."""
     from dataclasses import replace
@@ -111,7 +136,9 @@ def link_body_to_tasks(chunks: list[Chunk], tasks: list[Task], threshold: float 
     return new_chunks, new_tasks
 
 
-def build_chunks(plan: Plan, parsed: ParseResult, max_tokens: int) -> tuple[list[Chunk], list[Task]]:
+def build_chunks(
+    plan: Plan, parsed: ParseResult, max_tokens: int
+) -> tuple[list[Chunk], list[Task]]:
     chunks = body_chunks(plan, parsed.body, max_tokens)
     tasks = list(parsed.tasks)
     if parsed.layout == "annex":

@@ -49,18 +49,29 @@ def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
         tasks += [t for t in store.tasks_for_unit(u.name, args.plan, args.role) if t not in tasks]
     tasks.sort(key=lambda t: (t.plan_id, t.number))
     if args.json:
-        _print_json([
-            {"plan_id": t.plan_id, "number": t.number, "heading": t.heading, "text": t.text,
-             "lead": list(t.lead), "responsible": list(t.responsible), "role_word": t.role_word}
-            for t in tasks
-        ])
+        _print_json(
+            [
+                {
+                    "plan_id": t.plan_id,
+                    "number": t.number,
+                    "heading": t.heading,
+                    "text": t.text,
+                    "lead": list(t.lead),
+                    "responsible": list(t.responsible),
+                    "role_word": t.role_word,
+                }
+                for t in tasks
+            ]
+        )
         return 0
     role = {"lead": "牵头", "responsible": "负责（责任/配合）", "any": "牵头或负责"}[args.role]
     print(f"{'、'.join(u.name for u in units)} {role}的任务共 {len(tasks)} 项：")
     for t in tasks:
         title = store.plans[t.plan_id].title
         print(f"- 〔{title}〕第{t.number}项：{t.text}")
-        print(f"  牵头单位：{'、'.join(t.lead) or '（未列明）'}；{t.role_word}：{'、'.join(t.responsible) or '（未列明）'}")
+        print(
+            f"  牵头单位：{'、'.join(t.lead) or '（未列明）'}；{t.role_word}：{'、'.join(t.responsible) or '（未列明）'}"
+        )
     return 0
 
 
@@ -69,13 +80,28 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from .render import render_text
 
     try:
-        answer = Assistant(settings).answer([{"role": "user", "content": args.question}], plan_id=args.plan)
+        answer = Assistant(settings).answer(
+            [{"role": "user", "content": args.question}], plan_id=args.plan
+        )
     except InputError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     if args.json:
         d = answer.to_dict()
-        _print_json({k: d[k] for k in ("answer", "status", "intent", "citations", "suggestions", "mode", "notice")})
+        _print_json(
+            {
+                k: d[k]
+                for k in (
+                    "answer",
+                    "status",
+                    "intent",
+                    "citations",
+                    "suggestions",
+                    "mode",
+                    "notice",
+                )
+            }
+        )
     else:
         print(render_text(answer))
     return 0
@@ -116,7 +142,9 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from .server import run
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v}
+    overrides = {
+        k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v
+    }
     run(settings.model_copy(update=overrides))
     return 0
 

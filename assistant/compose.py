@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 from .chunk import section_label
-from .records import Answer, Chunk, Citation, Plan, Task
-from .store import IndexStore
+from .records import Answer, Chunk, Citation, Plan, Status, Task
+from .store import IndexStore, Role
 from .understand import Query
 
 ROLE_LABEL = {"lead": "牵头", "responsible": "参与（责任/配合）", "any": "牵头或参与"}
@@ -31,26 +31,43 @@ class Draft:
                 return c.marker
         chunk = store.task_chunk(task)
         plan = store.plans[task.plan_id]
-        self.citations.append(Citation(
-            marker=len(self.citations) + 1, plan_id=task.plan_id, plan_title=plan.title,
-            task_number=task.number, section=section_label(task.section_path), quote=task.quote(),
-            passage_id=chunk.id if chunk else "", lead=list(task.lead), responsible=list(task.responsible),
-            role_word=task.role_word,
-        ))
+        self.citations.append(
+            Citation(
+                marker=len(self.citations) + 1,
+                plan_id=task.plan_id,
+                plan_title=plan.title,
+                task_number=task.number,
+                section=section_label(task.section_path),
+                quote=task.quote(),
+                passage_id=chunk.id if chunk else "",
+                lead=list(task.lead),
+                responsible=list(task.responsible),
+                role_word=task.role_word,
+            )
+        )
         return len(self.citations)
 
     def cite_chunk(self, store: IndexStore, chunk: Chunk) -> int:
         for c in self.citations:
             if c.passage_id == chunk.id:
                 return c.marker
-        self.citations.append(Citation(
-            marker=len(self.citations) + 1, plan_id=chunk.plan_id, plan_title=store.plans[chunk.plan_id].title,
-            task_number=None, section=section_label(chunk.section_path), quote=chunk.text, passage_id=chunk.id,
-        ))
+        self.citations.append(
+            Citation(
+                marker=len(self.citations) + 1,
+                plan_id=chunk.plan_id,
+                plan_title=store.plans[chunk.plan_id].title,
+                task_number=None,
+                section=section_label(chunk.section_path),
+                quote=chunk.text,
+                passage_id=chunk.id,
+            )
+        )
         return len(self.citations)
 
-    def answer(self, status: str, intent: str, plan_ids: list[str], suggestions: list[str]) -> Answer:
-        return Answer("\n".join(self.lines), status, intent, self.citations, suggestions, plan_ids)  # type: ignore[arg-type]
+    def answer(
+        self, status: Status, intent: str, plan_ids: list[str], suggestions: list[str]
+    ) -> Answer:
+        return Answer("\n".join(self.lines), status, intent, self.citations, suggestions, plan_ids)
 
 
 def units_line(task: Task) -> str:
@@ -68,10 +85,10 @@ def plan_name(plan: Plan) -> str:
     return f"《{plan.title}》"
 
 
-def compose_unit_tasks(store: IndexStore, q: Query, d: Draft) -> str:
+def compose_unit_tasks(store: IndexStore, q: Query, d: Draft) -> Status:
     """Complete lists, one block per plan and role, each item cited."""
     found_any = False
-    roles = ["lead", "responsible"] if q.role == "any" else [q.role]
+    roles: list[Role] = ["lead", "responsible"] if q.role == "any" else [q.role]
     for pid in q.plan_ids:
         plan = store.plans[pid]
         units = [u for u in q.units if pid in store.registry.units[u].plans]
@@ -79,7 +96,7 @@ def compose_unit_tasks(store: IndexStore, q: Query, d: Draft) -> str:
             continue
         for unit in units:
             for role in roles:
-                tasks = store.tasks_for_unit(unit, pid, role)  # type: ignore[arg-type]
+                tasks = store.tasks_for_unit(unit, pid, role)
                 d.counts.add(len(tasks))
                 label = "牵头" if role == "lead" else "作为责任/配合单位参与"
                 if not tasks:
@@ -90,14 +107,16 @@ def compose_unit_tasks(store: IndexStore, q: Query, d: Draft) -> str:
                 for t in tasks:
                     m = d.cite_task(store, t)
                     d.lines.append(f"- 第{t.number}项：{short(t.text)} [{m}]")
-    if q.units and not any(pid in store.registry.units[u].plans for u in q.units for pid in q.plan_ids):
+    if q.units and not any(
+        pid in store.registry.units[u].plans for u in q.units for pid in q.plan_ids
+    ):
         names = "、".join(q.unit_mentions or q.units)
         d.lines.append(f"所选方案中没有“{names}”承担的任务。")
         return "not_covered"
     return "answered" if found_any or d.lines else "not_covered"
 
 
-def compose_task_units(store: IndexStore, q: Query, tasks: list[Task], d: Draft) -> str:
+def compose_task_units(store: IndexStore, q: Query, tasks: list[Task], d: Draft) -> Status:
     if not tasks:
         return "not_covered"
     for t in tasks:
@@ -113,7 +132,7 @@ def compose_task_units(store: IndexStore, q: Query, tasks: list[Task], d: Draft)
     return "answered"
 
 
-def compose_applies(store: IndexStore, q: Query, tasks: list[Task], d: Draft) -> str:
+def compose_applies(store: IndexStore, q: Query, tasks: list[Task], d: Draft) -> Status:
     if not tasks:
         return "not_covered"
     d.lines.append("方案中与您的问题最相关的措施如下（可向牵头单位咨询办理）：")
@@ -125,7 +144,9 @@ def compose_applies(store: IndexStore, q: Query, tasks: list[Task], d: Draft) ->
     return "answered"
 
 
-def compose_compare(store: IndexStore, q: Query, per_plan: dict[str, list[Task]], d: Draft) -> str:
+def compose_compare(
+    store: IndexStore, q: Query, per_plan: dict[str, list[Task]], d: Draft
+) -> Status:
     if not any(per_plan.values()):
         return "not_covered"
     d.lines.append("两份方案的相关内容对照如下：")
@@ -149,4 +170,6 @@ def compose_not_covered(store: IndexStore, q: Query, closest: list[Task], d: Dra
         d.lines.append("与之最接近的方案内容是：")
         for t in closest:
             m = d.cite_task(store, t)
-            d.lines.append(f"- {plan_name(store.plans[t.plan_id])}第{t.number}项：{short(t.text)} [{m}]")
+            d.lines.append(
+                f"- {plan_name(store.plans[t.plan_id])}第{t.number}项：{short(t.text)} [{m}]"
+            )

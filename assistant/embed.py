@@ -56,7 +56,9 @@ class HashEmbedding(BaseEmbedding):
         t = re.sub(r"\s+", "", text)
         v = np.zeros(self.dim, dtype=np.float32)
         for i in range(max(1, len(t) - 1)):
-            h = int.from_bytes(hashlib.blake2b(t[i : i + 2].encode(), digest_size=4).digest(), "little")
+            h = int.from_bytes(
+                hashlib.blake2b(t[i : i + 2].encode(), digest_size=4).digest(), "little"
+            )
             v[h % self.dim] += 1.0
         n = float(np.linalg.norm(v))
         return (v / n if n else v).tolist()
@@ -106,7 +108,9 @@ def make_embedder(settings: Settings) -> BaseEmbedding:
     if not settings.embed_base_url:
         raise ValueError("embed_mode=openai 需要设置 ASSISTANT_EMBED_BASE_URL")
     return OpenAICompatibleEmbedding(
-        model_name=settings.embed_model, base_url=settings.embed_base_url, api_key=settings.embed_api_key
+        model_name=settings.embed_model,
+        base_url=settings.embed_base_url,
+        api_key=settings.embed_api_key,
     )
 
 
@@ -116,10 +120,13 @@ class ChromaEmbedding:
     def __init__(self, embedder: BaseEmbedding):
         self._embedder = embedder
 
-    def __call__(self, input: list[str]) -> list[np.ndarray]:  # noqa: A002 (Chroma's name)
-        return [np.asarray(v, dtype=np.float32) for v in self._embedder.get_text_embedding_batch(list(input))]
+    def __call__(self, input: list[str]) -> list[np.ndarray]:
+        return [
+            np.asarray(v, dtype=np.float32)
+            for v in self._embedder.get_text_embedding_batch(list(input))
+        ]
 
-    def embed_query(self, input: list[str]) -> list[np.ndarray]:  # noqa: A002
+    def embed_query(self, input: list[str]) -> list[np.ndarray]:
         return [np.asarray(self._embedder.get_query_embedding(q), dtype=np.float32) for q in input]
 
     @staticmethod

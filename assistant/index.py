@@ -49,17 +49,28 @@ class BuildSummary:
 
     def line(self) -> str:
         state = "索引未变化，沿用现有索引" if self.reused else f"新嵌入 {self.embedded} 段"
-        return (f"完成：{self.plans} 个方案，{self.tasks} 项任务，{self.units} 个单位，"
-                f"{self.chunks} 个片段，用时 {self.seconds:.1f} 秒（{state}）")
+        return (
+            f"完成：{self.plans} 个方案，{self.tasks} 项任务，{self.units} 个单位，"
+            f"{self.chunks} 个片段，用时 {self.seconds:.1f} 秒（{state}）"
+        )
 
 
 def chroma_client(settings: Settings) -> Any:
+    """Embedded PersistentClient under index/chroma, or an HttpClient when a host is set."""
+    import warnings
+
     import chromadb
+
+    # Chroma warns when it cannot rebuild our embedding function from its stored config;
+    # we always pass it explicitly, so the warning is noise.
+    warnings.filterwarnings("ignore", message="Could not reconstruct embedding function")
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
-        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        return chromadb.HttpClient(
+            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+        )
     path = settings.index_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
@@ -104,30 +115,50 @@ def parse_corpus(settings: Settings) -> tuple[list[ParsedPlan], AliasTable, list
             continue
         seen.add(src.plan.id)
         region = src.plan.region
-        result = parse_plan(src.plan, src.text, lambda n, r=region: table.canonical(n, r))
+
+        def canon(name: str, region: str = region) -> str:
+            return table.canonical(name, region)
+
+        result = parse_plan(src.plan, src.text, canon)
         chunks, tasks = build_chunks(src.plan, result, settings.chunk_tokens)
         plan_issues = (*src.issues, *result.issues)
         issues.extend(plan_issues)
-        parsed.append(ParsedPlan(src.plan, tuple(result.sections), tuple(tasks), tuple(chunks), plan_issues))
+        parsed.append(
+            ParsedPlan(src.plan, tuple(result.sections), tuple(tasks), tuple(chunks), plan_issues)
+        )
     return parsed, table, issues
 
 
-def _embed_plan(settings: Settings, plan_id: str, chunks: list[Chunk], embedder: Any) -> tuple[list[list[float]], int]:
+def _embed_plan(
+    settings: Settings, plan_id: str, chunks: list[Chunk], embedder: Any
+) -> tuple[list[list[float]], int]:
     """Embeddings for one plan's chunks through an IngestionPipeline whose cache is
     keyed by content: an unchanged plan costs a cache lookup."""
     from llama_index.core.ingestion import IngestionCache, IngestionPipeline
     from llama_index.core.schema import TextNode
 
     cache_path = settings.index_dir / "cache" / f"{plan_id}.json"
-    cache = IngestionCache.from_persist_path(str(cache_path)) if cache_path.exists() else IngestionCache()
+    cache = (
+        IngestionCache.from_persist_path(str(cache_path))
+        if cache_path.exists()
+        else IngestionCache()
+    )
     nodes = [TextNode(id_=c.id, text=c.embed_text, metadata={}) for c in chunks]
     pipeline = IngestionPipeline(transformations=[embedder], cache=cache)
-    before = len(cache.cache.get_all(collection=cache.collection)) if hasattr(cache.cache, "get_all") else -1
+    before = (
+        len(cache.cache.get_all(collection=cache.collection))
+        if hasattr(cache.cache, "get_all")
+        else -1
+    )
     out = pipeline.run(nodes=nodes, show_progress=False)
-    after = len(cache.cache.get_all(collection=cache.collection)) if hasattr(cache.cache, "get_all") else -1
+    after = (
+        len(cache.cache.get_all(collection=cache.collection))
+        if hasattr(cache.cache, "get_all")
+        else -1
+    )
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     cache.persist(str(cache_path))
-    by_id = {n.id_: n.embedding for n in out}
+    by_id = {n.id_: n.embedding or [] for n in out}
     embedded = len(chunks) if after != before else 0
     return [by_id[c.id] for c in chunks], embedded
 
@@ -139,33 +170,61 @@ def build_index(settings: Settings, progress: bool = False, force: bool = False)
     with _build_lock(settings.index_dir):
         parsed, table, issues = parse_corpus(settings)
         if not parsed:
-            raise PlanFormatError(f"{settings.corpus_dir} 中没有可用的方案文件；" + "；".join(map(str, issues)))
+            raise PlanFormatError(
+                f"{settings.corpus_dir} 中没有可用的方案文件；" + "；".join(map(str, issues))
+            )
         gen = content_hash(
-            SCHEMA_VERSION, settings.embed_mode, settings.embed_model if settings.embed_mode == "openai" else "",
-            *(p.plan.checksum for p in parsed), *(str(p.plan) for p in parsed),
+            SCHEMA_VERSION,
+            settings.embed_mode,
+            settings.embed_model if settings.embed_mode == "openai" else "",
+            *(p.plan.checksum for p in parsed),
+            *(str(p.plan) for p in parsed),
             settings.aliases_path.read_text("utf-8") if settings.aliases_path.exists() else "",
-            str(settings.chunk_tokens), length=12,
+            str(settings.chunk_tokens),
+            length=12,
         )
+        if force:  # a forced rebuild is a new generation, swapped like any other: the live one stays intact
+            gen = content_hash(gen, str(time.time_ns()), length=12)
         plans = {p.plan.id: p.plan for p in parsed}
         tasks = [t for p in parsed for t in p.tasks]
         registry = UnitRegistry.build(plans, tasks, table)
         chunks = [c for p in parsed for c in p.chunks]
         gen_dir = settings.index_dir / "gens" / gen
         client = chroma_client(settings)
-        reusable = (not force and current_generation(settings.index_dir) == gen
-                    and (gen_dir / "tables.json").exists()
-                    and collection_name(gen) in {c if isinstance(c, str) else c.name for c in client.list_collections()})
+        reusable = (
+            not force
+            and current_generation(settings.index_dir) == gen
+            and (gen_dir / "tables.json").exists()
+            and collection_name(gen)
+            in {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        )
         embedded = 0
         if not reusable:
             embedded = _write_generation(settings, gen, parsed, registry, issues, client, progress)
             _swap(settings.index_dir, gen)
             _prune(settings, client, keep={gen, *_previous(settings.index_dir)})
-        return BuildSummary(gen, len(plans), len(tasks), len(registry.units), len(chunks),
-                            time.perf_counter() - started, reusable, embedded, [str(i) for i in issues])
+        return BuildSummary(
+            gen,
+            len(plans),
+            len(tasks),
+            len(registry.units),
+            len(chunks),
+            time.perf_counter() - started,
+            reusable,
+            embedded,
+            [str(i) for i in issues],
+        )
 
 
-def _write_generation(settings: Settings, gen: str, parsed: list[ParsedPlan], registry: UnitRegistry,
-                      issues: list[Issue], client: Any, progress: bool) -> int:
+def _write_generation(
+    settings: Settings,
+    gen: str,
+    parsed: list[ParsedPlan],
+    registry: UnitRegistry,
+    issues: list[Issue],
+    client: Any,
+    progress: bool,
+) -> int:
     from tqdm import tqdm
 
     from .embed import ChromaEmbedding, make_embedder
@@ -180,13 +239,17 @@ def _write_generation(settings: Settings, gen: str, parsed: list[ParsedPlan], re
         name, embedding_function=ChromaEmbedding(embedder), metadata={"hnsw:space": "cosine"}
     )
     embedded = 0
-    bar = tqdm(total=sum(len(p.chunks) for p in parsed), desc="嵌入", unit="段", disable=not progress)
+    bar = tqdm(
+        total=sum(len(p.chunks) for p in parsed), desc="嵌入", unit="段", disable=not progress
+    )
     for p in parsed:
         chunks = list(p.chunks)
         vectors, n = _embed_plan(settings, p.plan.id, chunks, embedder)
         embedded += n
         collection.upsert(
-            ids=[c.id for c in chunks], embeddings=vectors, documents=[c.embed_text for c in chunks],
+            ids=[c.id for c in chunks],
+            embeddings=vectors,
+            documents=[c.embed_text for c in chunks],
             metadatas=[c.metadata() for c in chunks],
         )
         bar.update(len(chunks))
@@ -242,5 +305,11 @@ def _prune(settings: Settings, client: Any, keep: set[str]) -> None:
 
 
 def task_from_dict(d: dict[str, Any]) -> Task:
-    return Task(**{**d, "section_path": tuple(d["section_path"]), "lead": tuple(d["lead"]),
-                   "responsible": tuple(d["responsible"])})
+    return Task(
+        **{
+            **d,
+            "section_path": tuple(d["section_path"]),
+            "lead": tuple(d["lead"]),
+            "responsible": tuple(d["responsible"]),
+        }
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
@@ -20,7 +21,7 @@ PUNCT_RE = re.compile(r"[\s，。、；：！？“”‘’《》（）()【】
 
 
 @lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
+def _jieba() -> Any:
     import logging
 
     import jieba
@@ -49,7 +50,9 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25()
         self._bm25.index([tokenize(c.embed_text) for c in chunks], show_progress=False)
 
-    def search(self, query: str, k: int = 10, plan_ids: set[str] | None = None) -> list[tuple[Chunk, float]]:
+    def search(
+        self, query: str, k: int = 10, plan_ids: set[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
         tokens = tokenize(query)
         if not tokens:
             return []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .prompts import Prompt, PromptError, load_prompt
 from .records import Citation
@@ -52,8 +52,10 @@ def clean_history(history: Sequence[dict[str, Any]], question: str) -> list[dict
     turns = [
         {"role": str(m["role"]), "content": m["content"].strip()}
         for m in history
-        if isinstance(m, dict) and m.get("role") in _ROLE_LABELS
-        and isinstance(m.get("content"), str) and m["content"].strip()
+        if isinstance(m, dict)
+        and m.get("role") in _ROLE_LABELS
+        and isinstance(m.get("content"), str)
+        and m["content"].strip()
     ]
     if turns and turns[-1]["role"] == "user" and turns[-1]["content"] == question.strip():
         turns.pop()
@@ -103,7 +105,7 @@ def fit_context(
     def render(t: int, s: int) -> tuple[str, int]:
         text = user.render(
             question=question,
-            history=format_history(turns[len(turns) - t:] if t else []),
+            history=format_history(turns[len(turns) - t :] if t else []),
             sources=format_sources(sources[:s]),
         )
         return text, system_tokens + count(text)
@@ -120,7 +122,7 @@ def fit_context(
             f"context budget of {budget} tokens is too small for the question and one source "
             f"({tokens} tokens needed)"
         )
-    kept = turns[len(turns) - n_turns:] if n_turns else []
+    kept = turns[len(turns) - n_turns :] if n_turns else []
     return Context(
         messages=[{"role": "system", "content": system_text}, {"role": "user", "content": text}],
         history=kept,
@@ -189,8 +191,13 @@ class LLMComposer:
         from .chunk import count_tokens
 
         return fit_context(
-            self.system_prompt, self.user_prompt, question, history, citations,
-            self.settings.llm_max_context_tokens, count_tokens,
+            self.system_prompt,
+            self.user_prompt,
+            question,
+            history,
+            citations,
+            self.settings.llm_max_context_tokens,
+            count_tokens,
         )
 
     def compose(
@@ -201,7 +208,9 @@ class LLMComposer:
         failures = _failures()
         try:
             resp = self._client.chat.completions.create(
-                model=self.model, messages=ctx.messages, temperature=0,  # type: ignore[arg-type]
+                model=self.model,
+                messages=cast(Any, ctx.messages),
+                temperature=0,
             )
         except failures as exc:
             raise LLMError(_describe(exc)) from exc
@@ -228,7 +237,9 @@ class LLMComposer:
         failures = _failures()
         try:
             events: Any = self._client.chat.completions.create(
-                model=self.model, messages=ctx.messages, temperature=0,  # type: ignore[arg-type]
+                model=self.model,
+                messages=cast(Any, ctx.messages),
+                temperature=0,
                 stream=True,
             )
         except failures as exc:

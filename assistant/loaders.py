@@ -115,6 +115,7 @@ def load_source(path: Path) -> SourceFile:
     else:
         issues.append(Issue(path.stem, 0, f"缺少元数据文件 {meta_path.name}，已从正文推断"))
     inferred = infer_metadata(text)
+
     def pick(key: str) -> str | None:
         # a key present in the metadata file wins, even when empty ("not printed")
         return (meta[key] or None) if key in meta else inferred.get(key)

@@ -62,13 +62,20 @@ def parse_plan(plan: Plan, text: str, canon: Canon = lambda s: s) -> ParseResult
         annex_tasks = _parse_annex(plan, lines, header_idx, result.issues, canon)
         if annex_tasks:
             if result.tasks:
-                result.issues.append(Issue(plan.id, header_idx + 1,
-                    f"正文中有 {len(result.tasks)} 项带单位的任务，附件表另有 {len(annex_tasks)} 项；以附件表为准"))
+                result.issues.append(
+                    Issue(
+                        plan.id,
+                        header_idx + 1,
+                        f"正文中有 {len(result.tasks)} 项带单位的任务，附件表另有 {len(annex_tasks)} 项；以附件表为准",
+                    )
+                )
             result.tasks, result.layout = annex_tasks, "annex"
     elif result.tasks:
         result.layout = "inline"
     if not result.tasks:
-        result.issues.append(Issue(plan.id, 1, "未识别出任何任务（既无“牵头单位”标注，也无任务分工表）", "error"))
+        result.issues.append(
+            Issue(plan.id, 1, "未识别出任何任务（既无“牵头单位”标注，也无任务分工表）", "error")
+        )
     for t in result.tasks:
         if not t.lead:
             result.issues.append(Issue(plan.id, t.line_start, f"第{t.number}项任务缺少牵头单位"))
@@ -92,12 +99,9 @@ def _parse_body(plan: Plan, paras: list[Para], out: ParseResult, canon: Canon) -
         if not started:
             out.body.append(BodyPara(p, (), "header"))
             continue
-        block = UNIT_BLOCK_RE.search(text)
-        last_block = None
-        for last_block in UNIT_BLOCK_RE.finditer(text):
-            pass
-        if block and last_block:
-            task = _inline_task(plan, p, mk, last_block.start(), stack, canon, out.issues)
+        blocks = list(UNIT_BLOCK_RE.finditer(text))
+        if blocks:  # the last labelled block holds the units; earlier brackets are task text
+            task = _inline_task(plan, p, mk, blocks[-1].start(), stack, canon, out.issues)
             if task.number in seen_numbers:
                 out.issues.append(Issue(plan.id, p.line_start, f"任务编号 {task.number} 重复"))
             seen_numbers.add(task.number)
@@ -110,7 +114,9 @@ def _parse_body(plan: Plan, paras: list[Para], out: ParseResult, canon: Canon) -
             heading = heading_of(rest)
             stack.append((level, f"{marker}{heading}"))
             path = tuple(s for _, s in stack)
-            out.sections.append(Section(plan.id, path, level, heading, text, p.line_start, p.line_end))
+            out.sections.append(
+                Section(plan.id, path, level, heading, text, p.line_start, p.line_end)
+            )
             body_text = rest[len(heading) :].lstrip("。").strip()
             if body_text:
                 out.body.append(BodyPara(p, path, "body"))
@@ -118,8 +124,15 @@ def _parse_body(plan: Plan, paras: list[Para], out: ParseResult, canon: Canon) -
         out.body.append(BodyPara(p, tuple(s for _, s in stack), "body"))
 
 
-def _inline_task(plan: Plan, p: Para, mk: tuple[int, str, str] | None, block_at: int,
-                 stack: list[tuple[int, str]], canon: Canon, issues: list[Issue]) -> Task:
+def _inline_task(
+    plan: Plan,
+    p: Para,
+    mk: tuple[int, str, str] | None,
+    block_at: int,
+    stack: list[tuple[int, str]],
+    canon: Canon,
+    issues: list[Issue],
+) -> Task:
     text = p.text
     if mk and mk[0] in (3, 4):
         number = int(re.sub(r"\D", "", mk[1]))
@@ -145,11 +158,18 @@ def _inline_task(plan: Plan, p: Para, mk: tuple[int, str, str] | None, block_at:
     resp_text = labels.get(role_word, "")
     section_path = tuple(s for lvl, s in stack if not mk or lvl < mk[0])
     return Task(
-        plan_id=plan.id, number=number, heading=heading_of(task_text) if "。" in task_text[:46] else "",
-        text=task_text, section_path=section_path,
-        lead=_units(lead_text, canon), responsible=_units(resp_text, canon),
-        role_word=role_word, lead_text=lead_text, responsible_text=resp_text,
-        line_start=p.line_start, line_end=p.line_end,
+        plan_id=plan.id,
+        number=number,
+        heading=heading_of(task_text) if "。" in task_text[:46] else "",
+        text=task_text,
+        section_path=section_path,
+        lead=_units(lead_text, canon),
+        responsible=_units(resp_text, canon),
+        role_word=role_word,
+        lead_text=lead_text,
+        responsible_text=resp_text,
+        line_start=p.line_start,
+        line_end=p.line_end,
     )
 
 
@@ -167,8 +187,9 @@ def _units(text: str, canon: Canon) -> tuple[str, ...]:
     return tuple(dict.fromkeys(canon(name) for name, _ in split_units(text)))
 
 
-def _parse_annex(plan: Plan, lines: list[str], header_idx: int, issues: list[Issue],
-                 canon: Canon) -> list[Task]:
+def _parse_annex(
+    plan: Plan, lines: list[str], header_idx: int, issues: list[Issue], canon: Canon
+) -> list[Task]:
     """Rows of a one-cell-per-line annex table. A tab-only line is an empty cell; blank
     lines are ignored (they separate rows, but also occur inside one)."""
     cells: list[tuple[int, str]] = []
@@ -209,10 +230,20 @@ def _parse_annex(plan: Plan, lines: list[str], header_idx: int, issues: list[Iss
         if not text:
             issues.append(Issue(plan.id, lineno, f"附件第{n}行缺少任务内容"))
         heading = re.sub(r"^[（(][一二三四五六七八九十]+[)）]", "", spath[-1]) if spath else ""
-        tasks.append(Task(
-            plan_id=plan.id, number=n, heading=heading.rstrip("。"), text=text,
-            section_path=spath, lead=_units(lead_text, canon), responsible=_units(resp_text, canon),
-            role_word=role_word, lead_text=lead_text, responsible_text=resp_text,
-            line_start=lineno, line_end=lineno + len(row) + 1,
-        ))
+        tasks.append(
+            Task(
+                plan_id=plan.id,
+                number=n,
+                heading=heading.rstrip("。"),
+                text=text,
+                section_path=spath,
+                lead=_units(lead_text, canon),
+                responsible=_units(resp_text, canon),
+                role_word=role_word,
+                lead_text=lead_text,
+                responsible_text=resp_text,
+                line_start=lineno,
+                line_end=lineno + len(row) + 1,
+            )
+        )
     return tasks

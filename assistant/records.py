@@ -102,7 +102,9 @@ class Chunk:
     @property
     def id(self) -> str:
         num = f"-t{self.task_number}" if self.task_number is not None else ""
-        return f"{self.plan_id}{num}-{content_hash(self.kind, self.text, '/'.join(self.section_path))}"
+        return (
+            f"{self.plan_id}{num}-{content_hash(self.kind, self.text, '/'.join(self.section_path))}"
+        )
 
     def metadata(self) -> dict[str, Any]:
         """Flat metadata for vector stores (scalars only)."""

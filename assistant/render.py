@@ -18,4 +18,6 @@ def render_text(answer: Answer) -> str:
             lines.append(f"[{c.marker}] 《{c.plan_title}》{where}：{c.quote}")
     if answer.suggestions:
         lines.append("\n您还可以问：" + " / ".join(answer.suggestions))
-    return "\n".join(lines) + (f"\n{STATUS_LABEL[answer.status]}" if STATUS_LABEL[answer.status] else "")
+    return "\n".join(lines) + (
+        f"\n{STATUS_LABEL[answer.status]}" if STATUS_LABEL[answer.status] else ""
+    )

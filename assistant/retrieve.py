@@ -41,7 +41,9 @@ def _synonyms(path: Path) -> tuple[tuple[str, str], ...]:
     if not path.exists():
         return ()
     data = tomllib.loads(path.read_text("utf-8"))
-    return tuple((word, plan_term) for plan_term, words in data.get("terms", {}).items() for word in words)
+    return tuple(
+        (word, plan_term) for plan_term, words in data.get("terms", {}).items() for word in words
+    )
 
 
 def expand_query(text: str, synonyms_file: Path) -> str:
@@ -62,7 +64,9 @@ def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -
     vector_index = VectorStoreIndex.from_vector_store(
         ChromaVectorStore(chroma_collection=store.collection()), embed_model=store.embedder()
     )
-    filters = MetadataFilters(filters=[MetadataFilter(key="plan_id", value=list(pids), operator=FilterOperator.IN)])
+    filters = MetadataFilters(
+        filters=[MetadataFilter(key="plan_id", value=list(pids), operator=FilterOperator.IN)]
+    )
     dense = vector_index.as_retriever(similarity_top_k=20, filters=filters).retrieve(text)
     phrase = phrase_ranking(store, query, pids)
     fused = rrf([[n.node.node_id for n in lexical], [n.node.node_id for n in dense], phrase])
@@ -71,7 +75,13 @@ def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -
         chunk = store.passage(cid)
         if chunk is None or chunk.kind in ("header", "annex"):
             continue
-        hits.append(Hit(chunk, score, store.task(chunk.plan_id, chunk.task_number) if chunk.task_number else None))
+        hits.append(
+            Hit(
+                chunk,
+                score,
+                store.task(chunk.plan_id, chunk.task_number) if chunk.task_number else None,
+            )
+        )
     return hits[:k]
 
 
@@ -90,8 +100,11 @@ def longest_shared(query: str, text: str, min_len: int = 4) -> int:
 def phrase_ranking(store: IndexStore, query: str, plan_ids: set[str], k: int = 10) -> list[str]:
     """Task chunks that repeat a phrase of the question (资信调查, 趁鲜切制), longest first:
     a third list for fusion that rewards the plan's exact wording."""
-    scored = [(longest_shared(query, c.text), c.id) for c in store.chunks.values()
-              if c.kind == "task" and c.plan_id in plan_ids]
+    scored = [
+        (longest_shared(query, c.text), c.id)
+        for c in store.chunks.values()
+        if c.kind == "task" and c.plan_id in plan_ids
+    ]
     return [cid for n, cid in sorted(scored, key=lambda x: -x[0]) if n][:k]
 
 
@@ -120,7 +133,11 @@ def coverage(store: IndexStore, query: str, generic: frozenset[str]) -> float:
     import jieba
 
     text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
-    words = [w for w in jieba.cut(text) if len(w) >= 2 and re.search(r"[\u4e00-\u9fa5A-Za-z]", w) and w not in generic]
+    words = [
+        w
+        for w in jieba.cut(text)
+        if len(w) >= 2 and re.search(r"[\u4e00-\u9fa5A-Za-z]", w) and w not in generic
+    ]
     for p in store.plans.values():
         words = [w for w in words if w not in (p.short_name, p.region)]
     if not words:

@@ -80,7 +80,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     if environ is None:
         env_file = Path(".env")
         base = Settings(_env_file=env_file if env_file.exists() else None)  # type: ignore[call-arg]
-        return base.model_copy(update=overrides) if overrides else base
+        return _with(base, overrides)
     saved = dict(os.environ)
     try:
         for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
@@ -90,7 +90,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return settings.model_copy(update=overrides) if overrides else settings
+    return _with(settings, overrides)
+
+
+def _with(settings: Settings, overrides: dict[str, object]) -> Settings:
+    """Apply overrides with validation (a str path becomes a Path, a bad value fails here)."""
+    if not overrides:
+        return settings
+    return Settings.model_validate({**settings.model_dump(), **overrides})
 
 
 def prepare_offline_runtime(settings: Settings) -> None:

@@ -46,7 +46,9 @@ class IndexStore:
         prepare_offline_runtime(settings)
         gen = current_generation(settings.index_dir)
         if gen is None:
-            raise IndexMissingError(f"{settings.index_dir} 下还没有索引，请先运行 `assistant ingest`")
+            raise IndexMissingError(
+                f"{settings.index_dir} 下还没有索引，请先运行 `assistant ingest`"
+            )
         data = json.loads((settings.index_dir / "gens" / gen / "tables.json").read_text("utf-8"))
         plans = {p["id"]: Plan(**p) for p in data["plans"]}
         tasks = [task_from_dict(t) for t in data["tasks"]]
@@ -54,9 +56,18 @@ class IndexStore:
         chunks: dict[str, Chunk] = {}
         for c in data["chunks"]:
             c = {k: v for k, v in c.items() if k != "id"}
-            chunk = Chunk(**{**c, "section_path": tuple(c["section_path"]), "task_numbers": tuple(c["task_numbers"])})
+            chunk = Chunk(
+                **{
+                    **c,
+                    "section_path": tuple(c["section_path"]),
+                    "task_numbers": tuple(c["task_numbers"]),
+                }
+            )
             chunks[chunk.id] = chunk
-        units = [Unit(**{**u, "aliases": tuple(u["aliases"]), "plans": tuple(u["plans"])}) for u in data["units"]]
+        units = [
+            Unit(**{**u, "aliases": tuple(u["aliases"]), "plans": tuple(u["plans"])})
+            for u in data["units"]
+        ]
         registry = UnitRegistry(units, plans, AliasTable.load(settings.aliases_path))
         issues = [Issue(**i) for i in data["issues"]]
         return cls(gen, plans, tasks, sections, chunks, registry, issues, settings)
@@ -68,14 +79,20 @@ class IndexStore:
     def plan_tasks(self, plan_id: str) -> list[Task]:
         return [t for t in self.tasks if t.plan_id == plan_id]
 
-    def tasks_for_unit(self, unit: str, plan_id: str | None = None, role: Role = "any") -> list[Task]:
+    def tasks_for_unit(
+        self, unit: str, plan_id: str | None = None, role: Role = "any"
+    ) -> list[Task]:
         """Every task where the unit (canonical name) has the role."""
         out = []
         for t in self.tasks:
             if plan_id and t.plan_id != plan_id:
                 continue
             lead, resp = unit in t.lead, unit in t.responsible
-            if (role == "lead" and lead) or (role == "responsible" and resp) or (role == "any" and (lead or resp)):
+            if (
+                (role == "lead" and lead)
+                or (role == "responsible" and resp)
+                or (role == "any" and (lead or resp))
+            ):
                 out.append(t)
         return out
 
@@ -86,8 +103,14 @@ class IndexStore:
         return self.chunks.get(chunk_id)
 
     def task_chunk(self, task: Task) -> Chunk | None:
-        return next((c for c in self.chunks.values()
-                     if c.kind == "task" and c.plan_id == task.plan_id and c.task_number == task.number), None)
+        return next(
+            (
+                c
+                for c in self.chunks.values()
+                if c.kind == "task" and c.plan_id == task.plan_id and c.task_number == task.number
+            ),
+            None,
+        )
 
     # ---- retrieval backends (opened lazily) ----
     def embedder(self) -> Any:
@@ -108,7 +131,8 @@ class IndexStore:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self._collection = chroma_client(self.settings).get_collection(
-                    collection_name(self.generation), embedding_function=ChromaEmbedding(self.embedder())
+                    collection_name(self.generation),
+                    embedding_function=ChromaEmbedding(self.embedder()),
                 )
         return self._collection
 

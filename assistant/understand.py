@@ -16,7 +16,19 @@ from .units import UnitRegistry
 Intent = Literal["unit_tasks", "task_units", "applies", "compare", "plan_facts", "out_of_scope"]
 Role = Literal["lead", "responsible", "any"]
 
-CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 INJECTION_RE = re.compile(
     r"(忽略|无视|忘记|忘掉|不要理会|跳过|绕过).{0,12}(指令|指示|规则|提示|设定|要求|限制)|系统提示|提示词|system\s*prompt"
     r"|ignore (all |any |the )?(previous|prior|above)|你现在是|现在你是|从现在起你|扮演|假装你|jailbreak|越狱|开发者模式"
@@ -29,26 +41,47 @@ OFFTOPIC_RE = re.compile(
     r"|在吗|hello|\bhi\b|几点了|今天几号",
     re.I,
 )
-COMPARE_RE = re.compile(r"比较|对比|比一比|区别|不同|差异|异同|相比|两个县|两县|两个方案|两份方案|两地|都有|分别|各自|一样吗")
+COMPARE_RE = re.compile(
+    r"比较|对比|比一比|区别|不同|差异|异同|相比|两个县|两县|两个方案|两份方案|两地|都有|分别|各自|一样吗"
+)
 FACT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("doc_number", re.compile(r"文号|发文字号|发文号")),
     ("organisation", re.compile(r"保障措施|组织实施|组织领导|怎么保障|如何保障|组织保障|推进组")),
-    ("task_count", re.compile(
-        r"(多少|几)\s*(项|个|条)\s*(试点|改革){0,2}(任务|措施)|(任务|措施).{0,4}(多少|几)\s*(项|个|条)|任务数"
-        r"|共有.{0,6}(项|个)任务|(一共|总共|共)(有)?(多少|几)(项|个|条)")),
-    ("period", re.compile(r"(试点|方案|实施).{0,6}(期限|几年|多少年|多长时间|多久|时间多长)|试点期|期限")),
-    ("issued", re.compile(
-        r"(什么时候|何时|哪天|哪一天|哪一年|哪年|日期|时间).{0,6}(印发|发布|出台|下发|发的|印的|公布)"
-        r"|(印发|发布|出台|下发|公布).{0,6}(什么时候|何时|哪天|日期|时间)|印发日期|发文日期|落款")),
-    ("issuer", re.compile(
-        r"谁(发布|印发|制定|出台|发的)|(哪个|什么|哪家)(单位|部门|机关).{0,3}(发布|印发|制定|出台|发的|发)|发文机关|发文单位")),
+    (
+        "task_count",
+        re.compile(
+            r"(多少|几)\s*(项|个|条)\s*(试点|改革){0,2}(任务|措施)|(任务|措施).{0,4}(多少|几)\s*(项|个|条)|任务数"
+            r"|共有.{0,6}(项|个)任务|(一共|总共|共)(有)?(多少|几)(项|个|条)"
+        ),
+    ),
+    (
+        "period",
+        re.compile(r"(试点|方案|实施).{0,6}(期限|几年|多少年|多长时间|多久|时间多长)|试点期|期限"),
+    ),
+    (
+        "issued",
+        re.compile(
+            r"(什么时候|何时|哪天|哪一天|哪一年|哪年|日期|时间).{0,6}(印发|发布|出台|下发|发的|印的|公布)"
+            r"|(印发|发布|出台|下发|公布).{0,6}(什么时候|何时|哪天|日期|时间)|印发日期|发文日期|落款"
+        ),
+    ),
+    (
+        "issuer",
+        re.compile(
+            r"谁(发布|印发|制定|出台|发的)|(哪个|什么|哪家)(单位|部门|机关).{0,3}(发布|印发|制定|出台|发的|发)|发文机关|发文单位"
+        ),
+    ),
     ("title", re.compile(r"标题|全称|(方案|文件)(的)?名称|方案叫什么")),
 )
 LEAD_RE = re.compile(r"牵头|主导|主责|带头|负总责")
 RESP_RE = re.compile(r"责任单位|配合|协助|协同|参与|支持单位|配合单位|协办")
-WHO_RE = re.compile(r"谁|哪个(部门|单位|局|委)|哪些(部门|单位)|找哪|什么(部门|单位)|联系|对接|咨询|办理")
+WHO_RE = re.compile(
+    r"谁|哪个(部门|单位|局|委)|哪些(部门|单位)|找哪|什么(部门|单位)|联系|对接|咨询|办理"
+)
 LIST_RE = re.compile(r"哪些|什么|多少|几项|几个|清单|列出|列一下|啥|做什么|负责什么|任务|工作|哪几")
-TASKNO_RE = re.compile(r"第\s*([0-9]+|[一二两三四五六七八九十百零]+)\s*[项条个号]|([0-9]+)\s*号任务|任务\s*([0-9]+)")
+TASKNO_RE = re.compile(
+    r"第\s*([0-9]+|[一二两三四五六七八九十百零]+)\s*[项条个号]|([0-9]+)\s*号任务|任务\s*([0-9]+)"
+)
 FILLER_RE = re.compile(
     r"[\s，。、；：！？?!,.;:“”\"'（）()]|那么|那|呢|吗|吧|啊|呀|的|了|它|这项|该项|这个|那个|这条|还有|还|再|又|是|谁|什么|哪些|哪个|"
     r"单位|部门|牵头|责任|配合|负责|一下|请问|县|项|条|第|任务|有没有|类似|一样|相关|同样|也|要|找|哪|问|应该|去|归|管"
@@ -116,23 +149,33 @@ def role_in(text: str) -> Role | None:
     return None
 
 
-def is_elliptical(text: str, registry_mentions: list[str], plans: dict[str, Plan]) -> bool:
+def is_elliptical(text: str, registry_mentions: tuple[str, ...], plans: dict[str, Plan]) -> bool:
     """A follow-up that leaves out what it is about ("石柱县呢？", "那配合的呢")."""
     rest = text
-    for s in sorted(registry_mentions + [n for p in plans.values() for n in (p.region, p.short_name) if n],
-                    key=len, reverse=True):
+    for s in sorted(
+        [*registry_mentions, *(n for p in plans.values() for n in (p.region, p.short_name) if n)],
+        key=len,
+        reverse=True,
+    ):
         rest = rest.replace(s, "")
     rest = TASKNO_RE.sub("", rest)
     rest = FILLER_RE.sub("", rest)
     return len(rest) <= 1
 
 
-def understand(text: str, plans: dict[str, Plan], registry: UnitRegistry,
-               pinned_plan: str | None = None, previous: Query | None = None) -> Query:
+def understand(
+    text: str,
+    plans: dict[str, Plan],
+    registry: UnitRegistry,
+    pinned_plan: str | None = None,
+    previous: Query | None = None,
+) -> Query:
     text = text.strip()
     mentioned = plans_mentioned(text, plans)
     plan_ids = mentioned or ((pinned_plan,) if pinned_plan else tuple(plans))
-    mentions = _unit_mentions(_unquoted(text, registry, plan_ids), registry, plan_ids)
+    mentions: tuple[str, ...] = tuple(
+        _unit_mentions(_unquoted(text, registry, plan_ids), registry, plan_ids)
+    )
     units = _resolve(mentions, registry, plan_ids)
     numbers = task_numbers_in(text)
     role = role_in(_without(text, mentions))
@@ -143,33 +186,57 @@ def understand(text: str, plans: dict[str, Plan], registry: UnitRegistry,
         plan_ids = mentioned or previous.plan_ids
         mentions = mentions or previous.unit_mentions
         units = _resolve(mentions, registry, plan_ids) if mentions else ()
-        intent = previous.intent
+        intent: Intent = previous.intent
         if numbers and intent not in ("task_units",):
             intent = "task_units"
         if len(mentioned) == 1 and intent == "compare":
             intent = "task_units" if WHO_RE.search(text) or role else "applies"
         elif intent == "applies" and (WHO_RE.search(text) or role):
             intent = "task_units"
-        return replace(previous, text=text, intent=intent, plan_ids=plan_ids, units=units,
-                       unit_mentions=mentions, task_numbers=numbers or previous.task_numbers,
-                       role=role or (previous.role if not numbers else previous.role), follow_up=True)
+        return replace(
+            previous,
+            text=text,
+            intent=intent,
+            plan_ids=plan_ids,
+            units=units,
+            unit_mentions=mentions,
+            task_numbers=numbers or previous.task_numbers,
+            role=role or previous.role,
+            follow_up=True,
+        )
     fact = next((name for name, rx in FACT_PATTERNS if rx.search(text)), None)
     if not units and not numbers and OFFTOPIC_RE.search(text) and not _domain_words(text):
         return Query(text, "out_of_scope", plan_ids)
-    if fact and not numbers and not (units and LIST_RE.search(text) and fact in ("issued", "title")):
+    if (
+        fact
+        and not numbers
+        and not (units and LIST_RE.search(text) and fact in ("issued", "title"))
+    ):
         if not units or fact in ("doc_number", "issuer", "organisation"):
             return Query(text, "plan_facts", plan_ids, fact=fact, topic=text)
     if numbers:
-        intent: Intent = "task_units"
-    elif units and (LIST_RE.search(text) or role) and not WHO_RE.search(text.replace(units_text(mentions), "")):
+        intent = "task_units"
+    elif (
+        units
+        and (LIST_RE.search(text) or role)
+        and not WHO_RE.search(text.replace(units_text(mentions), ""))
+    ):
         intent = "unit_tasks"
-    elif (len(mentioned) >= 2 or (COMPARE_RE.search(text) and not mentioned)) and len(plans) > 1 and not units:
+    elif (
+        (len(mentioned) >= 2 or (COMPARE_RE.search(text) and not mentioned))
+        and len(plans) > 1
+        and not units
+    ):
         intent = "compare"
         plan_ids = mentioned if len(mentioned) >= 2 else tuple(plans)
     elif WHO_RE.search(text):
         intent = "task_units"
     else:
-        intent = "unit_tasks" if units and not _domain_words(text.replace(units_text(mentions), "")) else "applies"
+        intent = (
+            "unit_tasks"
+            if units and not _domain_words(text.replace(units_text(mentions), ""))
+            else "applies"
+        )
     return Query(text, intent, plan_ids, units, tuple(mentions), numbers, role or "any", None, text)
 
 
@@ -178,9 +245,11 @@ QUOTED_RE = re.compile(r"“([^”]*)”|\"([^\"]*)\"|「([^」]*)」")
 
 def _unquoted(text: str, registry: UnitRegistry, plan_ids: tuple[str, ...]) -> str:
     """Quoted text names a topic (“央行贸易金融区块链平台”), unless it is exactly a unit."""
+
     def keep(m: re.Match[str]) -> str:
         inner = next(g for g in m.groups() if g is not None)
-        return inner if registry.resolve(inner, plan_ids) and inner in registry._index else " "  # noqa: SLF001
+        return inner if registry.resolve(inner, plan_ids) and inner in registry._index else " "
+
     return QUOTED_RE.sub(keep, text)
 
 
@@ -198,7 +267,7 @@ def _unit_mentions(text: str, registry: UnitRegistry, plan_ids: tuple[str, ...])
     """Surface strings of units named in the text, longest alias first."""
     found: list[tuple[int, str]] = []
     taken = [False] * len(text)
-    for alias in registry._by_length:  # noqa: SLF001 (registry exposes its alias order)
+    for alias in registry._by_length:
         if len(alias) < 2 or not registry.resolve(alias, plan_ids):
             continue
         for m in re.finditer(re.escape(alias), text):
@@ -208,7 +277,9 @@ def _unit_mentions(text: str, registry: UnitRegistry, plan_ids: tuple[str, ...])
     return [a for _, a in sorted(found)]
 
 
-def _resolve(mentions: list[str] | tuple[str, ...], registry: UnitRegistry, plan_ids: tuple[str, ...]) -> tuple[str, ...]:
+def _resolve(
+    mentions: list[str] | tuple[str, ...], registry: UnitRegistry, plan_ids: tuple[str, ...]
+) -> tuple[str, ...]:
     out: list[str] = []
     for m in mentions:
         out += [u.name for u in registry.resolve(m, plan_ids) if u.name not in out]

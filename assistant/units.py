@@ -111,7 +111,8 @@ class UnitRegistry:
             if e.name not in self.units:
                 continue
             scope = tuple(
-                pid for pid in self.units[e.name].plans
+                pid
+                for pid in self.units[e.name].plans
                 if e.region is None or plans[pid].region == e.region
             )
             for alias in e.aliases:
@@ -120,7 +121,9 @@ class UnitRegistry:
         self._by_length = sorted(self._index, key=len, reverse=True)
 
     @classmethod
-    def build(cls, plans: dict[str, Plan], tasks: Iterable[Task], table: AliasTable) -> UnitRegistry:
+    def build(
+        cls, plans: dict[str, Plan], tasks: Iterable[Task], table: AliasTable
+    ) -> UnitRegistry:
         scopes: dict[str, set[str]] = {}
         for t in tasks:
             for name in t.units():
@@ -134,7 +137,12 @@ class UnitRegistry:
                 if e.name == name:
                     aliases |= set(e.aliases)
             units.append(
-                Unit(name, tuple(sorted(aliases)), tuple(sorted(pids)), bool(COLLECTIVE_RE.search(name)))
+                Unit(
+                    name,
+                    tuple(sorted(aliases)),
+                    tuple(sorted(pids)),
+                    bool(COLLECTIVE_RE.search(name)),
+                )
             )
         return cls(units, plans, table)
 
@@ -149,12 +157,15 @@ class UnitRegistry:
         hits = [n for n, pids in self._index.get(q, []) if scope & set(pids)]
         if not hits and len(q) >= 2:
             hits = [
-                u.name for u in self.units.values()
+                u.name
+                for u in self.units.values()
                 if scope & set(u.plans) and (q in u.name or (len(u.name) >= 3 and u.name in q))
             ]
         return [self.units[n] for n in dict.fromkeys(hits)]
 
-    def mentions(self, text: str, plan_ids: Iterable[str] | None = None) -> list[tuple[str, list[str]]]:
+    def mentions(
+        self, text: str, plan_ids: Iterable[str] | None = None
+    ) -> list[tuple[str, list[str]]]:
         """(alias as written, candidate canonical names) for each unit named in free
         text, longest alias first, non-overlapping, in order of appearance."""
         scope = set(plan_ids) if plan_ids else set(self.plans)
@@ -166,7 +177,9 @@ class UnitRegistry:
             for m in re.finditer(re.escape(alias), text):
                 if any(taken[m.start() : m.end()]):
                     continue
-                names = list(dict.fromkeys(n for n, pids in self._index[alias] if scope & set(pids)))
+                names = list(
+                    dict.fromkeys(n for n, pids in self._index[alias] if scope & set(pids))
+                )
                 if names:
                     taken[m.start() : m.end()] = [True] * (m.end() - m.start())
                     found.append((m.start(), alias, names))

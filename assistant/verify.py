@@ -50,13 +50,20 @@ def supported_units(citations: list[Citation], registry: UnitRegistry) -> set[st
     return units
 
 
-def verify(text: str, citations: list[Citation], registry: UnitRegistry, counts: set[int] | None = None,
-           allowed_text: str = "") -> Verdict:
+def verify(
+    text: str,
+    citations: list[Citation],
+    registry: UnitRegistry,
+    counts: set[int] | None = None,
+    allowed_text: str = "",
+) -> Verdict:
     """Check each line of `text`; `allowed_text` is extra grounded text (e.g. plan metadata)."""
     markers = {c.marker for c in citations}
     plan_ids = {c.plan_id for c in citations} or None
     numbers = supported_numbers(citations, counts or set()) | set(NUMBER_RE.findall(allowed_text))
-    units = supported_units(citations, registry) | {u.name for u in registry.find_in_text(allowed_text)}
+    units = supported_units(citations, registry) | {
+        u.name for u in registry.find_in_text(allowed_text)
+    }
     kept: list[str] = []
     verdict = Verdict("")
     for line in text.split("\n"):
@@ -65,7 +72,9 @@ def verify(text: str, citations: list[Citation], registry: UnitRegistry, counts:
         if bad_markers:
             reasons.append(f"引用标记 {', '.join(bad_markers)} 没有对应来源")
         bare = MARKER_RE.sub("", line)
-        bare = re.sub(r"第\d+项", lambda m: m.group(0) if m.group(0)[1:-1] in numbers else "第?项", bare)
+        bare = re.sub(
+            r"第\d+项", lambda m: m.group(0) if m.group(0)[1:-1] in numbers else "第?项", bare
+        )
         for n in NUMBER_RE.findall(bare):
             if n not in numbers:
                 reasons.append(f"数字 {n} 不见于所引来源")

@@ -27,8 +27,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"index_dir": tmp / "index", "data_dir": tmp / "data",
-                                 "corpus_dir": ROOT / "corpus", **overrides}
+    values: dict[str, object] = {
+        "index_dir": tmp / "index",
+        "data_dir": tmp / "data",
+        "corpus_dir": ROOT / "corpus",
+        **overrides,
+    }
     return load_settings({}, **values)
 
 

@@ -51,16 +51,27 @@ def test_cli_tasks_acceptance(index_settings) -> None:  # type: ignore[no-untype
     env = {"ASSISTANT_INDEX_DIR": str(index_settings.index_dir), "PATH": "/usr/bin:/bin"}
 
     def run(*args: str) -> list[dict]:
-        out = subprocess.run([sys.executable, "-m", "assistant.cli", "tasks", *args, "--json"],
-                             capture_output=True, text=True, env=env, check=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "tasks", *args, "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            cwd=ROOT,
+        )
         return json.loads(out.stdout)
 
     lead = run("--unit", "卫健委", "--plan", "shizhu-2022", "--role", "lead")
     assert [t["number"] for t in lead] == [13, 14, 15, 16, 20]
     assert all({"plan_id", "number", "text", "lead", "responsible"} <= t.keys() for t in lead)
     assert [t["number"] for t in run("--unit", "县教委", "--plan", "shizhu-2022")] == [6, 7, 8]
-    bad = subprocess.run([sys.executable, "-m", "assistant.cli", "tasks", "--unit", "气象局"],
-                         capture_output=True, text=True, env=env, cwd=ROOT)
+    bad = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "tasks", "--unit", "气象局"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert bad.returncode == 2 and "没有找到单位" in bad.stderr
 
 
@@ -70,3 +81,24 @@ def test_broken_plan_file_is_reported_not_fatal(tmp_path: Path) -> None:
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 nonsense")
     summary = build_index(make_settings(tmp_path, corpus_dir=corpus, embed_mode="hash"))
     assert summary.plans == 2 and any("broken" in i and "PDF" in i for i in summary.issues)
+
+
+def test_forced_rebuild_is_a_new_generation_and_keeps_the_live_one(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, embed_mode="hash")
+    first = build_index(settings)
+    store = IndexStore.open(settings)
+    forced = build_index(settings, force=True)
+    assert forced.generation != first.generation and not forced.reused
+    assert store.collection().count() == len(store.chunks)  # the old generation still answers
+    assert IndexStore.open(settings).generation == forced.generation
+
+
+def test_settings_overrides_are_validated(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from assistant.settings import load_settings
+
+    s = load_settings({"ASSISTANT_PORT": "9001"}, index_dir=str(tmp_path))
+    assert s.port == 9001 and s.index_dir == tmp_path
+    with pytest.raises(ValidationError):
+        load_settings({}, port="not-a-port")

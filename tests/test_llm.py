@@ -31,22 +31,52 @@ TITLE = "石柱县服务业扩大开放综合试点实施方案"
 SECTION = "二、重点平台 / （六）商贸文旅"
 
 
-def citation(marker: int, number: int, quote: str, lead: list[str], responsible: list[str],
-             role_word: str = "责任单位", section: str = SECTION) -> Citation:
+def citation(
+    marker: int,
+    number: int,
+    quote: str,
+    lead: list[str],
+    responsible: list[str],
+    role_word: str = "责任单位",
+    section: str = SECTION,
+) -> Citation:
     return Citation(
-        marker=marker, plan_id="shizhu-2022", plan_title=TITLE, task_number=number,
-        section=section, quote=quote, passage_id=f"shizhu-2022-t{number}",
-        lead=lead, responsible=responsible, role_word=role_word,
+        marker=marker,
+        plan_id="shizhu-2022",
+        plan_title=TITLE,
+        task_number=number,
+        section=section,
+        quote=quote,
+        passage_id=f"shizhu-2022-t{number}",
+        lead=lead,
+        responsible=responsible,
+        role_word=role_word,
     )
 
 
 CITATIONS = [
-    citation(1, 31, "允许外商投资成立旅行社并开展出境游（赴台湾地区除外）业务。",
-             ["县文化旅游委"], ["县投资促进中心"]),
-    citation(2, 36, "建立健全外商投资企业投诉工作机制，保护外商投资合法权益。",
-             ["县投资促进中心"], ["县商务委"]),
-    citation(3, 32, "支持外商参与传统风貌区、土家风情街区、高品质特色酒店等项目建设。",
-             ["县文化旅游委"], ["县投资促进中心", "县住房城乡建委"], role_word="配合单位"),
+    citation(
+        1,
+        31,
+        "允许外商投资成立旅行社并开展出境游（赴台湾地区除外）业务。",
+        ["县文化旅游委"],
+        ["县投资促进中心"],
+    ),
+    citation(
+        2,
+        36,
+        "建立健全外商投资企业投诉工作机制，保护外商投资合法权益。",
+        ["县投资促进中心"],
+        ["县商务委"],
+    ),
+    citation(
+        3,
+        32,
+        "支持外商参与传统风貌区、土家风情街区、高品质特色酒店等项目建设。",
+        ["县文化旅游委"],
+        ["县投资促进中心", "县住房城乡建委"],
+        role_word="配合单位",
+    ),
 ]
 
 
@@ -150,14 +180,14 @@ def test_budget_drops_oldest_history_first_then_lowest_ranked_sources_never_halv
         assert count_tokens(ctx.messages[0]["content"]) + count_tokens(sent) == ctx.tokens
         assert QUESTION in sent
         # history: a suffix (the newest turns) survives
-        assert ctx.history == history[len(history) - len(ctx.history):]
+        assert ctx.history == history[len(history) - len(ctx.history) :]
         for turn in history[: len(history) - len(ctx.history)]:
             assert turn["content"] not in sent
         # sources: a prefix by marker survives, each one whole
         assert [c.marker for c in ctx.citations] == list(range(1, len(ctx.citations) + 1))
         for c in ctx.citations:
             assert format_source(c) in sent
-        for c in CITATIONS[len(ctx.citations):]:
+        for c in CITATIONS[len(ctx.citations) :]:
             assert f"[{c.marker}]" not in sent and c.quote not in sent
         # no source is dropped while any history is still there
         if ctx.dropped_citations:
@@ -210,8 +240,10 @@ def test_prompt_sent_has_rules_question_sources_and_units(fake: FakeOpenAIServer
     reply = "外资旅行社由县文化旅游委牵头 [1]，县投资促进中心为责任单位 [1]。"
     fake.script(reply=reply)
     settings = llm_settings(fake.base_url, llm_model="my-model", llm_api_key="sk-test")
-    history = [{"role": "user", "content": "石柱有哪些文旅措施？"},
-               {"role": "assistant", "content": "支持外商投资旅行社 [1]。"}]
+    history = [
+        {"role": "user", "content": "石柱有哪些文旅措施？"},
+        {"role": "assistant", "content": "支持外商投资旅行社 [1]。"},
+    ]
     assert LLMComposer(settings).compose(QUESTION, history, CITATIONS) == reply
 
     (body,) = fake.chat_requests
@@ -368,8 +400,14 @@ def _assistant(tmp: Path, base_url: str | None, **overrides: Any) -> Any:
         from assistant.answer import Assistant
     except ImportError as exc:  # pragma: no cover - written by another workstream
         pytest.skip(f"assistant.answer is not importable yet: {exc}")
-    settings = load_settings({}, index_dir=tmp / "index", data_dir=tmp / "data",
-                             embed_mode="hash", llm_base_url=base_url, **overrides)
+    settings = load_settings(
+        {},
+        index_dir=tmp / "index",
+        data_dir=tmp / "data",
+        embed_mode="hash",
+        llm_base_url=base_url,
+        **overrides,
+    )
     return Assistant(settings)
 
 

@@ -20,15 +20,21 @@ pytestmark = pytest.mark.unit
 
 def parse_file(path: Path):  # type: ignore[no-untyped-def]
     src = load_source(path)
-    return src, parse_plan(src.plan, src.text, lambda n: TABLE.canonical(n, src.plan.region or None))
+    return src, parse_plan(
+        src.plan, src.text, lambda n: TABLE.canonical(n, src.plan.region or None)
+    )
 
 
 def test_real_plans_reproduce_gold_exactly() -> None:
-    gold = [json.loads(line) for line in (ROOT / "evals/gold/tasks.jsonl").read_text("utf-8").splitlines() if line]
+    gold = [
+        json.loads(line)
+        for line in (ROOT / "evals/gold/tasks.jsonl").read_text("utf-8").splitlines()
+        if line
+    ]
     assert len(gold) == 66
     got = {}
     for name in ("dianjiang-2021.txt", "shizhu-2022.txt"):
-        src, result = parse_file(ROOT / "corpus" / name)
+        _, result = parse_file(ROOT / "corpus" / name)
         assert not [i for i in result.issues if i.level == "error"]
         got.update({(t.plan_id, t.number): t for t in result.tasks})
     assert sorted(got) == sorted((g["plan_id"], g["number"]) for g in gold)
@@ -48,7 +54,10 @@ def test_layouts_of_real_plans() -> None:
     assert (dj.layout, len(dj.tasks)) == ("inline", 11)  # names an annex it does not contain
     assert (sz.layout, len(sz.tasks)) == ("annex", 55)
     t = next(t for t in sz.tasks if t.number == 31)
-    assert t.section_path == ("二、推动服务业扩大开放在重点平台和园区示范发展", "（六）支持商贸文旅融合发展")
+    assert t.section_path == (
+        "二、推动服务业扩大开放在重点平台和园区示范发展",
+        "（六）支持商贸文旅融合发展",
+    )
 
 
 def test_pdf_broken_inline_plan() -> None:
@@ -59,7 +68,10 @@ def test_pdf_broken_inline_plan() -> None:
     assert [t.number for t in r.tasks] == [1, 2, 3]
     t1, t2, t3 = r.tasks
     # nested brackets in the text, label split across lines, ASCII brackets
-    assert t1.text == "科技服务。按照《某某县科技成果转化办法(试行)》推动科技成果转化，支持外商投资研发中心。"
+    assert (
+        t1.text
+        == "科技服务。按照《某某县科技成果转化办法(试行)》推动科技成果转化，支持外商投资研发中心。"
+    )
     assert t1.lead == ("县科技局", "县市场监管局")
     assert t1.responsible == ("县财政局", "县卫生健康委")  # 县卫健委 canonicalised
     assert t2.lead == ("县经信委",) and t2.responsible == ()  # no 责任单位 part
@@ -83,7 +95,13 @@ def test_annex_table_with_empty_cells_and_blank_line_in_row() -> None:
     assert r.layout == "annex"
     rows = [(t.number, t.text, t.lead, t.responsible, t.role_word) for t in r.tasks]
     assert rows == [
-        (1, "支持外资旅行社开展业务。", ("县文化旅游委",), ("县商务委", "县市场监管局"), "配合单位"),
+        (
+            1,
+            "支持外资旅行社开展业务。",
+            ("县文化旅游委",),
+            ("县商务委", "县市场监管局"),
+            "配合单位",
+        ),
         (2, "支持举办国际性演出。", ("县文化旅游委", "县体育运动中心"), ("县商务委",), "配合单位"),
         (3, "探索建立网站备案制度。", ("县公安局",), (), "配合单位"),
     ]
@@ -96,7 +114,9 @@ def test_malformed_plans_are_reported_with_line() -> None:
     assert len(r.tasks) == 1 and r.tasks[0].lead == ()
     assert any("缺少牵头单位" in i.message and i.line == 5 for i in r.issues)
     _, r = parse_file(FIX / "no_tasks.txt")
-    assert r.tasks == [] and any(i.level == "error" and "未识别出任何任务" in i.message for i in r.issues)
+    assert r.tasks == [] and any(
+        i.level == "error" and "未识别出任何任务" in i.message for i in r.issues
+    )
 
 
 def test_docx_table_is_read_like_the_annex(tmp_path: Path) -> None:
@@ -106,9 +126,11 @@ def test_docx_table_is_read_like_the_annex(tmp_path: Path) -> None:
     for line in ("某某县服务业开放试点实施方案", "一、总体要求", "做好工作。", "附件", "任务分工"):
         doc.add_paragraph(line)
     table = doc.add_table(rows=3, cols=4)
-    cells = [["序号", "试点任务", "牵头单位", "责任单位"],
-             ["1", "支持外资旅行社开展业务。", "县文化旅游委", "县商务委"],
-             ["2", "支持外资医疗机构。", "县卫生健康委", ""]]
+    cells = [
+        ["序号", "试点任务", "牵头单位", "责任单位"],
+        ["1", "支持外资旅行社开展业务。", "县文化旅游委", "县商务委"],
+        ["2", "支持外资医疗机构。", "县卫生健康委", ""],
+    ]
     for row, values in zip(table.rows, cells, strict=True):
         for cell, value in zip(row.cells, values, strict=True):
             cell.text = value
@@ -116,7 +138,9 @@ def test_docx_table_is_read_like_the_annex(tmp_path: Path) -> None:
     doc.save(str(path))
     _, r = parse_file(path)
     assert [(t.number, t.lead, t.responsible) for t in r.tasks] == [
-        (1, ("县文化旅游委",), ("县商务委",)), (2, ("县卫生健康委",), ())]
+        (1, ("县文化旅游委",), ("县商务委",)),
+        (2, ("县卫生健康委",), ()),
+    ]
 
 
 def test_unsupported_and_empty_files(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def run_eval(
         "results": results,
     }
     if reports_dir is not None:
-        report["paths"] = {k: str(v) for k, v in write_reports(report, reports_dir).items()}
+        report["paths"] = {k: str(v) for k, v in write_reports(report, reports_dir).items()}  # type: ignore[assignment]
     return report
 
 

@@ -16,7 +16,7 @@ import hashlib
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..settings import Settings, prepare_offline_runtime
 
@@ -79,7 +79,7 @@ class Baseline:
             warnings.simplefilter("ignore")
             if name in existing and client.get_collection(name).count() > 0:
                 collection = client.get_collection(
-                    name, embedding_function=ChromaEmbedding(embedder)
+                    name, embedding_function=cast(Any, ChromaEmbedding)(embedder)
                 )
                 store = ChromaVectorStore(chroma_collection=collection)
                 index = VectorStoreIndex.from_vector_store(store, embed_model=embedder)
@@ -88,7 +88,7 @@ class Baseline:
                     if old.startswith("baseline-"):
                         client.delete_collection(old)
                 collection = client.create_collection(
-                    name, embedding_function=ChromaEmbedding(embedder)
+                    name, embedding_function=cast(Any, ChromaEmbedding)(embedder)
                 )
                 store = ChromaVectorStore(chroma_collection=collection)
                 docs = SimpleDirectoryReader(

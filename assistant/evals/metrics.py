@@ -188,6 +188,15 @@ def retrieval_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
     out = {f"recall@{k}": len(want & set(ranked[:k])) / min(len(want), k) for k in (1, 5)}
     out["mrr"] = 1.0 / first if first else 0.0
     out["recall_all"] = len(want & set(ranked)) / len(want)
+    # Text recall: the gold task's words are in one of the top-5 cited passages. Fair to a
+    # system that cannot name task numbers (the baseline's chunks hold several tasks).
+    passages = [nows(c.get("quote", "")) for c in citations(answer)[:5]]
+    found = sum(
+        1
+        for key in want
+        if (t := gold.tasks.get(key)) and any(nows(t["text"])[:24] in p for p in passages)
+    )
+    out["text_recall@5"] = found / min(len(want), 5)
     return out
 
 

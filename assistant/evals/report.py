@@ -32,6 +32,7 @@ TABLE_METRICS = (
     "accuracy",
     "status_acc",
     "recall@5",
+    "text_recall@5",
     "mrr",
     "citation_precision",
     "unsupported_rate",

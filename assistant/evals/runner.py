@@ -36,6 +36,7 @@ AGGREGATES: dict[str, tuple[str, str]] = {
     "count_ok": ("count_ok", "mean"),
     "recall@1": ("recall@1", "mean"),
     "recall@5": ("recall@5", "mean"),
+    "text_recall@5": ("text_recall@5", "mean"),
     "mrr": ("mrr", "mean"),
     "citation_precision": ("citation_precision", "mean"),
     "must_contain": ("must_contain", "mean"),

@@ -51,7 +51,7 @@ class Script:
     def pieces(self) -> list[str]:
         if self.deltas is not None:
             return list(self.deltas)
-        return [self.reply[i:i + 4] for i in range(0, len(self.reply), 4)]
+        return [self.reply[i : i + 4] for i in range(0, len(self.reply), 4)]
 
 
 @dataclass
@@ -114,9 +114,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._record(None)
         if self.path.rstrip("/") == "/v1/models":
             model = self.server.fake.model
-            self._send_json(200, {"object": "list", "data": [
-                {"id": model, "object": "model", "created": 0, "owned_by": "fake"},
-            ]})
+            self._send_json(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": model, "object": "model", "created": 0, "owned_by": "fake"},
+                    ],
+                },
+            )
         else:
             self._not_found()
 
@@ -131,9 +137,16 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._wait(script.delay_s):
                 return
             if script.status is not None:
-                self._send_json(script.status, {"error": {
-                    "message": script.error_message, "type": "server_error", "code": None,
-                }})
+                self._send_json(
+                    script.status,
+                    {
+                        "error": {
+                            "message": script.error_message,
+                            "type": "server_error",
+                            "code": None,
+                        }
+                    },
+                )
             elif script.raw_body is not None:
                 data = script.raw_body.encode("utf-8")
                 self.send_response(200)
@@ -190,8 +203,10 @@ class FakeOpenAIServer:
         self._httpd.fake = self
         self.port = int(self._httpd.server_address[1])
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"fake-openai-{self.port}", daemon=True,
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-openai-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -241,8 +256,11 @@ class FakeOpenAIServer:
     def chat_requests(self) -> list[dict[str, Any]]:
         """JSON bodies of the chat-completion requests received, oldest first."""
         with self._lock:
-            return [r.body for r in self.requests
-                    if r.method == "POST" and r.path.rstrip("/") == "/v1/chat/completions"]
+            return [
+                r.body
+                for r in self.requests
+                if r.method == "POST" and r.path.rstrip("/") == "/v1/chat/completions"
+            ]
 
     def last_messages(self) -> list[dict[str, Any]]:
         reqs = self.chat_requests
@@ -263,12 +281,18 @@ class FakeOpenAIServer:
     def completion(self, script: Script, body: Any) -> dict[str, Any]:
         model = body.get("model", self.model) if isinstance(body, dict) else self.model
         return {
-            "id": self._next_id(), "object": "chat.completion", "created": int(time.time()),
+            "id": self._next_id(),
+            "object": "chat.completion",
+            "created": int(time.time()),
             "model": model,
-            "choices": [{
-                "index": 0, "message": {"role": "assistant", "content": script.reply},
-                "finish_reason": "stop", "logprobs": None,
-            }],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": script.reply},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         }
 
@@ -278,9 +302,13 @@ class FakeOpenAIServer:
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
             return {
-                "id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
-                             "logprobs": None}],
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [
+                    {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+                ],
             }
 
         yield chunk({"role": "assistant", "content": ""})
