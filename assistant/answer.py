@@ -46,7 +46,7 @@ class Assistant:
     # ---- public API ----
     def answer(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Answer:
         store = self.holder.get()
-        user_turns = self._validate(messages, plan_id, store)
+        user_turns = self.validate(messages, plan_id, store)
         query = self._understand_turns(user_turns, store, plan_id)
         answer, counts = self._extractive(store, query)
         # the unit asked about is grounded in the tables even when it has no tasks to cite
@@ -83,9 +83,13 @@ class Assistant:
         ]
 
     # ---- steps ----
-    def _validate(
-        self, messages: list[dict[str, Any]], plan_id: str | None, store: IndexStore
+    def validate(
+        self, messages: list[dict[str, Any]], plan_id: str | None, store: IndexStore | None = None
     ) -> list[str]:
+        """Check a conversation; returns the user turns or raises InputError (Chinese message).
+
+        The one validation every entry point uses (CLI, HTTP, /v1)."""
+        store = store or self.holder.get()
         s = self.settings
         if not isinstance(messages, list) or not messages:
             raise InputError("empty_messages", "消息列表为空，请输入问题。")

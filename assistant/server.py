@@ -11,7 +11,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,11 +20,9 @@ from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
-from .feedback import FeedbackStore
 from .guards import (
     ApiError,
     GuardMiddleware,
@@ -33,248 +30,14 @@ from .guards import (
     RequestIdMiddleware,
     install_error_handlers,
 )
+from .openai_api import openai_router
+from .service import SSE_HEADERS, ChatRequest, FeedbackRequest, Service
 from .settings import Settings, load_settings
-from .store import IndexMissingError, IndexStore, StoreHolder
+from .store import IndexStore
 
 log = logging.getLogger("assistant.server")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-MODEL_ID = "plan-assistant"
 SETTINGS_ENV = "PLAN_ASSISTANT_SETTINGS_JSON"  # run() → worker processes (keeps CLI overrides)
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-STREAM_FAILED = "生成回答时出错，请稍后再试。"
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: Literal["user", "assistant", "system"]
-    content: StrictStr
-
-
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    messages: list[ChatMessage]
-    plan_id: StrictStr | None = Field(None, max_length=100)
-
-
-class OpenAIMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: Literal["user", "assistant", "system", "developer"]
-    content: StrictStr | list[dict[str, Any]] | None = None
-
-    def as_plain(self) -> dict[str, str]:
-        content = self.content
-        if isinstance(content, list):  # content parts: keep the text ones
-            content = "".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
-        return {
-            "role": "system" if self.role == "developer" else self.role,
-            "content": content or "",
-        }
-
-
-class OpenAIRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    model: StrictStr = MODEL_ID
-    messages: list[OpenAIMessage]
-    stream: StrictBool = False
-    plan_id: StrictStr | None = Field(None, max_length=100)  # extension (openai: extra_body)
-
-
-class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    message_id: StrictStr = Field(min_length=1, max_length=100)
-    rating: Literal["up", "down"]
-    comment: StrictStr | None = Field(None, max_length=2000)
-
-
-def sources_text(citations: list[dict[str, Any]]) -> str:
-    """The citations as plain text, appended to /v1 answers for chat UIs."""
-    lines = []
-    for c in citations:
-        where = (
-            f"第{c['task_number']}项"
-            if c.get("task_number") is not None
-            else (c.get("section") or "")
-        )
-        quote = c.get("quote") or ""
-        quote = quote if len(quote) <= 200 else quote[:200] + "…"
-        lines.append(f"[{c.get('marker')}] {c.get('plan_title', '')} {where}：{quote}")
-    return "\n\n来源：\n" + "\n".join(lines) if lines else ""
-
-
-class Service:
-    """What the routes share: settings, the live index, the assistant, the SQLite log."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.holder = StoreHolder(settings)
-        self.feedback = FeedbackStore(settings.data_dir)
-        self._assistant: Any = None
-        self._lock = threading.Lock()
-        self._warm_lock = threading.Lock()
-        self._warmed: set[str] = set()
-
-    def assistant(self) -> Any:
-        if self._assistant is None:
-            with self._lock:
-                if self._assistant is None:
-                    from .answer import Assistant
-
-                    self._assistant = Assistant(self.settings, holder=self.holder)
-        return self._assistant
-
-    def store(self, warm: bool = False) -> IndexStore:
-        """The live index (503 if there is none); warm=True also opens its retrieval
-        backends, once per generation under a lock: IndexStore opens them lazily and
-        unlocked, and concurrent first queries raced inside chromadb's client set-up."""
-        try:
-            store = self.holder.get()
-            if warm and store.generation not in self._warmed:
-                with self._warm_lock:
-                    if store.generation not in self._warmed:
-                        store.embedder(), store.collection(), store.lexical()
-                        self._warmed.add(store.generation)
-            return store
-        except IndexMissingError as exc:
-            raise ApiError(
-                503, "index_missing", "索引尚未建立，请管理员先运行 assistant ingest。"
-            ) from exc
-        except Exception as exc:
-            log.exception("index failed to load")
-            raise ApiError(503, "index_unavailable", "索引暂时无法加载，请稍后再试。") from exc
-
-    def check(self, messages: list[dict[str, str]], plan_id: str | None) -> None:
-        """The server's own limits, before the pipeline sees anything."""
-        s = self.settings
-        store = self.store(warm=True)  # 503 now rather than a failure inside the pipeline
-        if not messages:
-            raise ApiError(422, "empty_message", "消息列表为空，请输入问题。")
-        if len(messages) > s.max_history_messages:
-            raise ApiError(
-                422,
-                "too_many_messages",
-                f"对话过长（{len(messages)} 条消息，上限 {s.max_history_messages} 条），"
-                "请开始新对话。",
-            )
-        for m in messages:
-            if len(m["content"]) > s.max_message_chars:
-                raise ApiError(
-                    422, "message_too_long", f"单条消息不能超过 {s.max_message_chars} 个字符。"
-                )
-        if messages[-1]["role"] != "user":
-            raise ApiError(422, "last_not_user", "最后一条消息应当是用户的问题。")
-        if not messages[-1]["content"].strip():
-            raise ApiError(422, "empty_message", "问题不能为空。")
-        if plan_id is not None and plan_id not in store.plans:
-            raise ApiError(404, "unknown_plan", f"没有编号为“{plan_id}”的方案。")
-
-    def log(
-        self,
-        request: Request,
-        endpoint: str,
-        message_id: str,
-        messages: list[dict[str, str]],
-        plan_id: str | None,
-        answer: dict[str, Any] | None,
-        started: float,
-    ) -> None:
-        self.feedback.log_conversation(
-            message_id=message_id,
-            request_id=request.scope.get("state", {}).get("request_id"),
-            endpoint=endpoint,
-            plan_id=plan_id,
-            messages=messages,
-            answer=answer,
-            status=answer["status"] if answer else "error",
-            intent=answer.get("intent") if answer else None,
-            latency_ms=int((time.perf_counter() - started) * 1000),
-            client=request.client.host if request.client else None,
-        )
-
-    def answer(
-        self,
-        request: Request,
-        endpoint: str,
-        message_id: str,
-        messages: list[dict[str, str]],
-        plan_id: str | None,
-    ) -> dict[str, Any]:
-        """Run the pipeline, log the conversation (committed), return the answer dict."""
-        from .answer import InputError
-
-        started = time.perf_counter()
-        try:
-            result = self.assistant().answer(messages, plan_id=plan_id).to_dict()
-        except InputError as exc:
-            raise ApiError(404 if exc.code == "unknown_plan" else 422, exc.code, str(exc)) from exc
-        except IndexMissingError:
-            self.store()  # raises the 503
-            raise
-        except Exception:  # logged (with the traceback) by GuardMiddleware, answered as a JSON 500
-            self.log(request, endpoint, message_id, messages, plan_id, None, started)
-            raise
-        self.log(request, endpoint, message_id, messages, plan_id, result, started)
-        return result
-
-    async def stream(
-        self,
-        request: Request,
-        endpoint: str,
-        message_id: str,
-        messages: list[dict[str, str]],
-        plan_id: str | None,
-    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Events with message_id added to meta and done. The first event is pulled before
-        returning, so bad input is an HTTP 4xx, not an event; later failures are `error` events."""
-        from .answer import InputError
-
-        started = time.perf_counter()
-        gen = self.assistant().stream(messages, plan_id=plan_id)
-        try:
-            first = await run_in_threadpool(next, gen, None)
-        except InputError as exc:
-            raise ApiError(404 if exc.code == "unknown_plan" else 422, exc.code, str(exc)) from exc
-        except IndexMissingError:
-            self.store()  # raises the 503
-            raise
-        except Exception:
-            await run_in_threadpool(
-                self.log, request, endpoint, message_id, messages, plan_id, None, started
-            )
-            raise
-
-        async def events() -> AsyncIterator[tuple[str, dict[str, Any]]]:
-            event = first
-            try:
-                while event is not None:
-                    name, data = event
-                    if name in ("meta", "done"):
-                        data = {**data, "message_id": message_id}
-                    if name == "done":
-                        await run_in_threadpool(
-                            self.log,
-                            request,
-                            endpoint,
-                            message_id,
-                            messages,
-                            plan_id,
-                            data,
-                            started,
-                        )
-                    yield name, data
-                    if name == "done":
-                        return
-                    event = await run_in_threadpool(next, gen, None)
-                raise RuntimeError("the answer stream ended without a done event")
-            except Exception:
-                log.exception("answer stream failed (%s)", message_id)
-                await run_in_threadpool(
-                    self.log, request, endpoint, message_id, messages, plan_id, None, started
-                )
-                yield "error", {"error": "internal_error", "message": STREAM_FAILED}
-            finally:
-                gen.close()
-
-        return events()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -347,89 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
 
-    # ---- OpenAI-compatible
-    @app.get("/v1/models", tags=["openai"])
-    def models() -> dict[str, Any]:
-        try:
-            plans = list(svc.holder.get().plans)
-        except Exception:
-            plans = []
-        ids = [MODEL_ID, *(f"{MODEL_ID}:{p}" for p in plans)]
-        return {
-            "object": "list",
-            "data": [{"id": i, "object": "model", "created": 0, "owned_by": MODEL_ID} for i in ids],
-        }
-
-    @app.post("/v1/chat/completions", tags=["openai"], response_model=None)
-    async def completions(
-        body: OpenAIRequest, request: Request
-    ) -> dict[str, Any] | StreamingResponse:
-        messages = [m.as_plain() for m in body.messages]
-        plan_id = body.plan_id
-        if plan_id is None and ":" in body.model:  # model "plan-assistant:<plan_id>" picks a plan
-            candidate = body.model.split(":", 1)[1]
-            plan_id = candidate if candidate in (await run_in_threadpool(svc.store)).plans else None
-        await run_in_threadpool(svc.check, messages, plan_id)
-        cid, created = "chatcmpl-" + uuid.uuid4().hex, int(time.time())
-        if not body.stream:
-            d = await run_in_threadpool(
-                svc.answer, request, "/v1/chat/completions", cid, messages, plan_id
-            )
-            content = d["answer"] + sources_text(d["citations"])
-            prompt_chars = sum(len(m["content"]) for m in messages)
-            return {
-                "id": cid,
-                "object": "chat.completion",
-                "created": created,
-                "model": body.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                        "logprobs": None,
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt_chars,
-                    "completion_tokens": len(content),
-                    "total_tokens": prompt_chars + len(content),
-                },
-                "citations": d["citations"],
-                "system_fingerprint": None,
-            }
-        events = await svc.stream(request, "/v1/chat/completions", cid, messages, plan_id)
-
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-            obj = {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": body.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                **extra,
-            }
-            return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
-
-        async def frames() -> AsyncIterator[str]:
-            yield chunk({"role": "assistant", "content": ""})
-            async for name, data in events:
-                if name == "delta" and data.get("text"):
-                    yield chunk({"content": data["text"]})
-                elif name == "done":
-                    if sources := sources_text(data["citations"]):
-                        yield chunk({"content": sources})
-                    yield chunk({}, "stop", citations=data["citations"])
-                    yield "data: [DONE]\n\n"
-                elif name == "error":
-                    err = {
-                        "message": data["message"],
-                        "type": "server_error",
-                        "code": data["error"],
-                    }
-                    yield f"data: {json.dumps({'error': err}, ensure_ascii=False)}\n\n"
-
-        return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+    app.include_router(openai_router(svc))
 
     # ---- lookups
     def plan_info(store: IndexStore, pid: str) -> dict[str, Any]:

@@ -155,3 +155,14 @@ def test_stream_events_concatenate_to_answer(assistant) -> None:  # type: ignore
     names = [e for e, _ in events]
     assert names[0] == "meta" and names[-2:] == ["citations", "done"] and "delta" in names
     assert "".join(d["text"] for e, d in events if e == "delta") == events[-1][1]["answer"]
+
+
+def test_long_previous_answer_does_not_block_a_follow_up(assistant) -> None:  # type: ignore[no-untyped-def]
+    long_answer = "县商务委牵头的任务：" + "很长的回答。" * 600  # > max_message_chars
+    messages = [
+        {"role": "user", "content": "石柱县商务委牵头哪些任务"},
+        {"role": "assistant", "content": long_answer},
+        {"role": "user", "content": "那配合的呢"},
+    ]
+    a = assistant.answer(messages)
+    assert a.status == "answered" and "作为责任/配合单位参与" in a.answer

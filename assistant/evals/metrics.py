@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from assistant.understand import cn_number
+
 from .cases import Case, Gold, expected_task_map
 
 Answer = dict[str, Any]
@@ -21,34 +23,10 @@ COUNT_ANY_RE = re.compile(
     r"(?<![第\d一二两三四五六七八九十])(\d+|[一二两三四五六七八九十]+)\s*(?:项|条)(?:任务|措施|试点)?"
 )
 NUMBER_RE = re.compile(r"\d+")
-CN_DIGITS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 
 
 def nows(text: str) -> str:
     return re.sub(r"\s+", "", text or "")
-
-
-def cn_number(s: str) -> int | None:
-    """'12' → 12, '十二' → 12, '二十' → 20; None if not a number below 100."""
-    if s.isdigit():
-        return int(s)
-    if not s or any(ch not in CN_DIGITS and ch != "十" for ch in s):
-        return None
-    if "十" not in s:
-        return CN_DIGITS.get(s) if len(s) == 1 else None
-    tens, _, ones = s.partition("十")
-    return (CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (CN_DIGITS.get(ones, 0) if ones else 0)
 
 
 def citations(answer: Answer) -> list[dict[str, Any]]:

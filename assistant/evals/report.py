@@ -6,17 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-KIND_ORDER = (
-    "gen_task_units",
-    "gen_unit_tasks",
-    "task_units",
-    "unit_tasks",
-    "applies",
-    "compare",
-    "plan_facts",
-    "not_covered",
-    "out_of_scope",
-)
+from .cases import KINDS
+
+KIND_ORDER = ("gen_task_units", "gen_unit_tasks", *KINDS)
 KIND_LABELS = {
     "gen_task_units": "生成·任务→单位",
     "gen_unit_tasks": "生成·单位→任务",

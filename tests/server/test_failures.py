@@ -22,6 +22,13 @@ pytestmark = pytest.mark.integration
 
 
 class BrokenAssistant:
+    def validate(
+        self, messages: list[dict[str, Any]], plan_id: str | None = None, store: Any = None
+    ) -> list[str]:
+        return [
+            m["content"] for m in messages if m["role"] == "user"
+        ]  # input is fine; answering fails
+
     def answer(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Any:
         raise RuntimeError("secret internal detail")
 
