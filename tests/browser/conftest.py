@@ -51,6 +51,16 @@ PLAIN_PAGE = """<!DOCTYPE html>
 """
 
 
+CONFIGURED_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>configured host page</title></head>
+<body><p>配置了全部 data-* 选项的宿主页面。</p>
+<script src="{api}/widget.js" data-plan="dianjiang-2021" data-title="垫江政策助手"
+  data-greeting="您好，这里是垫江县政策助手。" data-accent="#006644" data-position="left"
+  data-open="true" async></script>
+</body></html>
+"""
+
+
 def hostile_page(api_origin: str) -> str:
     """demo.html exactly as shipped, with the script pointed at the API origin."""
     html = (STATIC / "demo.html").read_text("utf-8")
@@ -151,6 +161,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
     pages["index.html"] = hostile_page(api_origin)
     pages["plain.html"] = PLAIN_PAGE.format(api=api_origin, plan=PLAN_ID)
+    pages["configured.html"] = CONFIGURED_PAGE.format(api=api_origin)
     try:
         yield Servers(api_origin, host_origin, data_dir, settings)
     finally:

@@ -506,3 +506,28 @@ def test_network_error_and_rate_limit_states(new_page: Any, servers: Servers) ->
     assert "30" in error.inner_text()
     assert error.get_by_role("button").is_disabled()
     page.unroute("**/api/chat/stream")
+
+
+def test_data_attributes_and_js_api(new_page: Any, servers: Servers) -> None:
+    """data-title / greeting / accent / position / open / plan, and PlanAssistant.open/close/ask."""
+    page = new_page(width=1280, height=800)
+    page.goto(servers.page_url("configured.html"))
+    dialog = page.get_by_role("dialog", name="垫江政策助手")
+    dialog.wait_for(state="visible")  # data-open="true": open without a click
+    assert "您好，这里是垫江县政策助手。" in page.locator("plan-assistant .greeting").inner_text()
+    accent = page.evaluate(
+        f"() => getComputedStyle({SHADOW}.querySelector('.send')).backgroundColor"
+    )
+    assert accent == "rgb(0, 102, 68)"
+    box = page.locator("plan-assistant .panel").bounding_box()
+    assert box is not None and box["x"] < 100  # data-position="left"
+    page.evaluate("() => window.PlanAssistant.close()")
+    dialog.wait_for(state="hidden")
+    page.evaluate("() => window.PlanAssistant.open()")
+    dialog.wait_for(state="visible")
+    n = state(page)["answers"]
+    page.evaluate("() => window.PlanAssistant.ask('人行牵头哪些任务？')")
+    wait_for_answers(page, n + 1)
+    text = last_answer(page).locator(".text").inner_text()
+    # data-plan="dianjiang-2021" scopes the question: 人行 is 垫江's branch here
+    assert "人行垫江县支行" in text and "人行丰都支行" not in text
