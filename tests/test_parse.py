@@ -152,3 +152,43 @@ def test_unsupported_and_empty_files(tmp_path: Path) -> None:
     (tmp_path / "y.pdf").write_bytes(b"not a pdf")
     with pytest.raises(PlanFormatError, match="PDF"):
         load_source(tmp_path / "y.pdf")
+
+
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    fonts = [f for f in font_manager.findSystemFonts() if "CJK" in f]
+    return sorted(fonts)[0] if fonts else None
+
+
+def test_text_pdf_plan_parses_like_its_text(tmp_path: Path) -> None:
+    """A real text PDF (two pages, page numbers), made with matplotlib and a CJK font
+    (fonts-noto-cjk, installed by scripts/ensure_chromium.sh), read back with pypdf."""
+    font = _cjk_font()
+    if font is None:
+        pytest.skip("no CJK font installed")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import font_manager
+    from matplotlib import pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType so the text is extractable
+    lines = [ln for ln in (FIX / "pdf_inline.txt").read_text("utf-8").splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith("—")]
+    fp = font_manager.FontProperties(fname=font)
+    path = tmp_path / "plan.pdf"
+    with PdfPages(path) as pdf:
+        for page_no, start in enumerate(range(0, len(lines), 14), start=1):
+            fig = plt.figure(figsize=(8.27, 11.69))
+            for i, line in enumerate(lines[start : start + 14]):
+                fig.text(0.1, 0.92 - i * 0.05, line, fontproperties=fp, fontsize=12)
+            fig.text(0.45, 0.04, f"— {page_no} —", fontproperties=fp, fontsize=10)
+            pdf.savefig(fig)
+            plt.close(fig)
+    _, from_pdf = parse_file(path)
+    _, from_txt = parse_file(FIX / "pdf_inline.txt")
+    assert [(t.number, t.text, t.lead, t.responsible) for t in from_pdf.tasks] == [
+        (t.number, t.text, t.lead, t.responsible) for t in from_txt.tasks
+    ]
