@@ -13,7 +13,7 @@ from typing import Any
 
 from . import compose as C
 from .records import Answer, Status, Task
-from .retrieve import hybrid, is_covered, tasks_from_hits
+from .retrieve import hybrid, is_covered, support, tasks_from_hits
 from .settings import Settings
 from .store import IndexStore, StoreHolder
 from .understand import Query, understand
@@ -165,9 +165,13 @@ class Assistant:
                 C.compose_not_covered(store, q, tasks[:2], d)
             elif q.intent == "task_units":
                 status = C.compose_task_units(store, q, tasks[:1], d)
-                if len(tasks) > 1:
+                # alternates only when the match is uncertain: they say as much of the question
+                topic = q.topic or q.text
+                best = support(store, topic, tasks[0], GENERIC_WORDS)
+                close = [t for t in tasks[1:3] if support(store, topic, t, GENERIC_WORDS) >= best]
+                if close:
                     d.lines.append("其他可能相关的任务：")
-                    for t in tasks[1:3]:
+                    for t in close:
                         m = d.cite_task(store, t)
                         d.lines.append(
                             f"- 第{t.number}项：{C.short(t.text)} [{m}]（{C.units_line(t)}）"
