@@ -25,7 +25,7 @@ class Draft:
     counts: set[int] = field(default_factory=set)  # counts computed from the tables
     lines: list[str] = field(default_factory=list)
 
-    def cite_task(self, store: IndexStore, task: Task) -> int:
+    def cite_task(self, store: IndexStore, task: Task, via: str = "") -> int:
         for c in self.citations:
             if c.plan_id == task.plan_id and c.task_number == task.number:
                 return c.marker
@@ -43,6 +43,7 @@ class Draft:
                 lead=list(task.lead),
                 responsible=list(task.responsible),
                 role_word=task.role_word,
+                via=via,
             )
         )
         return len(self.citations)
@@ -107,6 +108,8 @@ def compose_unit_tasks(store: IndexStore, q: Query, d: Draft) -> Status:
                 for t in tasks:
                     m = d.cite_task(store, t)
                     d.lines.append(f"- 第{t.number}项：{short(t.text)} [{m}]")
+            if "responsible" in roles:
+                found_any |= _all_departments_note(store, pid, unit, d)
     if q.units and not any(
         pid in store.registry.units[u].plans for u in q.units for pid in q.plan_ids
     ):
@@ -114,6 +117,28 @@ def compose_unit_tasks(store: IndexStore, q: Query, d: Draft) -> Status:
         d.lines.append(f"所选方案中没有“{names}”承担的任务。")
         return "not_covered"
     return "answered" if found_any or d.lines else "not_covered"
+
+
+ALL_DEPARTMENTS = "县级各部门"
+
+
+def _all_departments_note(store: IndexStore, pid: str, unit: str, d: Draft) -> bool:
+    """Tasks whose 责任单位 is 县级各部门 involve every county department: say so, apart
+    from the named list, so a department's answer is complete without blurring it."""
+    if not unit.startswith("县") or store.registry.units[unit].collective:
+        return False
+    tasks = [
+        t
+        for t in store.tasks_for_unit(ALL_DEPARTMENTS, pid, "responsible")
+        if unit not in t.units()
+    ]
+    if not tasks:
+        return False
+    d.lines.append(f"此外，以下任务的责任单位写为“{ALL_DEPARTMENTS}”，也涉及{unit}：")
+    for t in tasks:
+        m = d.cite_task(store, t, via=ALL_DEPARTMENTS)
+        d.lines.append(f"- 第{t.number}项：{short(t.text)} [{m}]")
+    return True
 
 
 def compose_task_units(store: IndexStore, q: Query, tasks: list[Task], d: Draft) -> Status:

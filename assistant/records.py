@@ -153,6 +153,7 @@ class Citation:
     lead: list[str] = field(default_factory=list)
     responsible: list[str] = field(default_factory=list)
     role_word: str = ""
+    via: str = ""  # set when cited because a collective unit (县级各部门) covers the asked unit
 
 
 @dataclass

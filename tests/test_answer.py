@@ -35,7 +35,8 @@ def test_unit_list_is_complete_with_count(assistant) -> None:  # type: ignore[no
 
 def test_unit_roles_kept_apart(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "我们卫健委在石柱要配合哪些工作")
-    assert cited(a) == [("shizhu-2022", 12)]
+    assert [(c.plan_id, c.task_number) for c in a.citations if not c.via] == [("shizhu-2022", 12)]
+    assert [c.task_number for c in a.citations if c.via] == [37, 44]
     both = ask(assistant, "石柱的卫健委涉及哪些任务")
     assert "牵头的任务共 5 项" in both.answer and "参与的任务共 1 项" in both.answer
 
@@ -166,3 +167,14 @@ def test_long_previous_answer_does_not_block_a_follow_up(assistant) -> None:  # 
     ]
     a = assistant.answer(messages)
     assert a.status == "answered" and "作为责任/配合单位参与" in a.answer
+
+
+def test_all_departments_tasks_are_listed_apart(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱县教委要配合哪些工作")
+    named = [c.task_number for c in a.citations if not c.via]
+    via = [c.task_number for c in a.citations if c.via == "县级各部门"]
+    assert named == [] and via == [37, 44]
+    assert "没有作为责任/配合单位参与的任务" in a.answer and "县级各部门" in a.answer
+    # a department already named on such a task is not told twice
+    lead = ask(assistant, "石柱县市场监管局涉及哪些任务")
+    assert 37 not in [c.task_number for c in lead.citations if c.via]

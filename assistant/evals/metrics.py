@@ -33,10 +33,15 @@ def citations(answer: Answer) -> list[dict[str, Any]]:
     return sorted(answer.get("citations") or [], key=lambda c: c.get("marker") or 0)
 
 
-def cited_tasks(answer: Answer) -> list[Key]:
-    """(plan_id, task_number) of cited tasks, in marker order, without repeats."""
+def cited_tasks(answer: Answer, include_via: bool = True) -> list[Key]:
+    """(plan_id, task_number) of cited tasks, in marker order, without repeats.
+
+    `include_via=False` leaves out tasks cited because a collective unit (县级各部门)
+    covers the asked one: the answer lists those apart from the named tasks."""
     out: list[Key] = []
     for c in citations(answer):
+        if not include_via and c.get("via"):
+            continue
         if (
             c.get("task_number") is not None
             and (key := (c["plan_id"], int(c["task_number"]))) not in out
@@ -109,7 +114,7 @@ def unit_tasks_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
     want = gold.tasks_for_unit(e["unit"], e["plan_id"], e["role"])
     role_parts = [gold.tasks_for_unit(e["unit"], e["plan_id"], r) for r in ("lead", "responsible")]
     role_parts = role_parts if e["role"] == "any" else [want]
-    got = set(cited_tasks(answer))
+    got = set(cited_tasks(answer, include_via=False))
     hit = got & want
     plans = sorted({p for p, _ in want | got} | ({e["plan_id"]} if e["plan_id"] else set()))
     per_plan = {p: {n for q, n in got if q == p} == {n for q, n in want if q == p} for p in plans}
@@ -207,7 +212,11 @@ def citation_precision(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
     bad = []
     for c in cites:
         ok = c.get("plan_id") in plans
-        if ok and allowed is not None and c.get("task_number") is not None:
+        if ok and c.get("via") and c.get("task_number") is not None:
+            # cited for a collective unit: right only if the gold task names that collective
+            task = gold.tasks.get((c["plan_id"], int(c["task_number"])))
+            ok = bool(task) and c["via"] in task["responsible"]
+        elif ok and allowed is not None and c.get("task_number") is not None:
             ok = (c["plan_id"], c["task_number"]) in allowed
         if not ok:
             bad.append(f"{c.get('plan_id')}#{c.get('task_number')}")

@@ -917,6 +917,7 @@
           lead: asStringArray(c.lead),
           responsible: asStringArray(c.responsible),
           role_word: typeof c.role_word === "string" ? c.role_word : "",
+          via: typeof c.via === "string" ? c.via : "",
         };
       });
   }
@@ -964,7 +965,8 @@
       { class: "source", id: id, role: "region", "aria-label": "来源 " + c.marker },
       h("div", { class: "src-title", text: "[" + c.marker + "] " + (c.plan_title || c.plan_id) }),
       meta.length ? h("div", { class: "src-meta", text: meta.join(" · ") }) : null,
-      c.quote ? h("blockquote", { class: "quote", text: c.quote }) : null
+      c.quote ? h("blockquote", { class: "quote", text: c.quote }) : null,
+      c.via ? h("div", { class: "src-meta via", text: "引用原因：责任单位写为“" + c.via + "”" }) : null
     );
     if (c.lead.length || c.responsible.length) {
       var dl = h("dl", { class: "units" });

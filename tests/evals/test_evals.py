@@ -304,3 +304,61 @@ def test_eval_meets_thresholds(index_settings, tmp_path: Path) -> None:  # type:
         for r in report["failing"]["ours"]
     ][:30]
     assert not report["threshold_failures"], "\n".join(report["threshold_failures"] + failing)
+
+
+def test_collective_citations_are_scored_apart() -> None:
+    """A task cited because 县级各部门 covers the asked unit is not a named-list claim,
+    but it is still checked: the gold task must name that collective."""
+    from assistant.evals.cases import Case, Gold
+    from assistant.evals.metrics import citation_precision, unit_tasks_metrics
+
+    gold = Gold(
+        tasks={
+            ("p", 1): {
+                "plan_id": "p",
+                "number": 1,
+                "text": "甲",
+                "lead": ["县教委"],
+                "responsible": [],
+            },
+            ("p", 2): {
+                "plan_id": "p",
+                "number": 2,
+                "text": "乙",
+                "lead": ["县市场监管局"],
+                "responsible": ["县级各部门"],
+            },
+            ("p", 3): {
+                "plan_id": "p",
+                "number": 3,
+                "text": "丙",
+                "lead": ["县科技局"],
+                "responsible": ["县财政局"],
+            },
+        }
+    )
+    case = Case(
+        "x",
+        "unit_tasks",
+        ("县教委负责哪些任务",),
+        None,
+        {"status": "answered", "unit": "县教委", "plan_id": "p", "role": "any"},
+    )
+
+    def answer(*cites: tuple[int, str]) -> dict:
+        return {
+            "answer": "",
+            "status": "answered",
+            "citations": [
+                {"marker": i, "plan_id": "p", "task_number": n, "quote": "", "via": via}
+                for i, (n, via) in enumerate(cites, start=1)
+            ],
+        }
+
+    good = answer((1, ""), (2, "县级各部门"))
+    assert unit_tasks_metrics(case, good, gold)["tasks_exact"] is True
+    assert citation_precision(case, good, gold)["citation_precision"] == 1.0
+    wrong_via = answer((1, ""), (3, "县级各部门"))  # task 3 does not name 县级各部门
+    assert citation_precision(case, wrong_via, gold)["citation_precision"] == 0.5
+    named_extra = answer((1, ""), (2, ""))  # listed as a named task: wrong
+    assert unit_tasks_metrics(case, named_extra, gold)["tasks_exact"] is False
