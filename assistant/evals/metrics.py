@@ -215,7 +215,7 @@ def citation_precision(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
         if ok and c.get("via") and c.get("task_number") is not None:
             # cited for a collective unit: right only if the gold task names that collective
             task = gold.tasks.get((c["plan_id"], int(c["task_number"])))
-            ok = bool(task) and c["via"] in task["responsible"]
+            ok = task is not None and c["via"] in task["responsible"]
         elif ok and allowed is not None and c.get("task_number") is not None:
             ok = (c["plan_id"], c["task_number"]) in allowed
         if not ok:
