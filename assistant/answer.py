@@ -50,7 +50,8 @@ class Assistant:
         query = self._understand_turns(user_turns, store, plan_id)
         answer, counts = self._extractive(store, query)
         # the unit asked about is grounded in the tables even when it has no tasks to cite
-        grounded = self._plan_facts_text(store) + " " + " ".join(query.units)
+        facts = self._plan_facts_text(store) if query.intent == "plan_facts" else ""
+        grounded = facts + " " + " ".join(query.units)
         checked = verify(answer.answer, answer.citations, store.registry, counts, grounded)
         if checked.dropped:  # a composer bug: never let an unsupported line out
             answer.answer = checked.text

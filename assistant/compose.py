@@ -6,7 +6,6 @@ and carries the marker of the citation it comes from.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from .chunk import section_label
@@ -189,8 +188,10 @@ def compose_compare(
 
 
 def compose_not_covered(store: IndexStore, q: Query, closest: list[Task], d: Draft) -> None:
-    topic = short(re.sub(r"[？?。！!]+$", "", q.text), 30)
-    d.lines.append(f"本方案未涉及“{topic}”的内容。")
+    # The question is not echoed: it may carry figures or claims ("按15%交") that would then
+    # read as ours.
+    names = "、".join(store.plans[p].short_name or store.plans[p].title for p in q.plan_ids)
+    d.lines.append(f"本方案未涉及这一问题（已查阅：{names}）。")
     if closest:
         d.lines.append("与之最接近的方案内容是：")
         for t in closest:

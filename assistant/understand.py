@@ -33,12 +33,15 @@ INJECTION_RE = re.compile(
     r"(忽略|无视|忘记|忘掉|不要理会|跳过|绕过).{0,12}(指令|指示|规则|提示|设定|要求|限制)|系统提示|提示词|system\s*prompt"
     r"|ignore (all |any |the )?(previous|prior|above)|你现在是|现在你是|从现在起你|扮演|假装你|jailbreak|越狱|开发者模式"
     r"|\bDAN\b|没有任何限制|不受(任何)?限制|(隐藏|内部|系统)的?(指令|提示|设定)|原样输出|上下文|编(几|一)?条|编造|捏造"
-    r"|写(个|一个|一段|段)?.{0,8}(代码|程序|爬虫|脚本|函数)|爬虫|\bpython\b|javascript|\bsql\b",
+    r"|写(个|一个|一段|段)?.{0,8}(代码|程序|爬虫|脚本|函数)|爬虫|\bpython\b|javascript|\bsql\b"
+    r"|规则.{0,6}(作废|失效|取消|废止)|(完整|全部|所有)的?(设定|设置|指令|规则)|设定的第一句|以后一律"
+    r"|帮我算|帮我计算|算一下|计算一下|等额本息|等额本金|每月要还|月供多少",  # chores, not questions about the plans
     re.I,
 )
 OFFTOPIC_RE = re.compile(
     r"天气|气温|下雨|笑话|讲个故事|写(一|个|段)?(首)?诗|翻译|股票|彩票|星座|菜谱|你是谁|你叫什么|你好|您好|谢谢"
-    r"|在吗|hello|\bhi\b|几点了|今天几号",
+    r"|在吗|hello|\bhi\b|几点了|今天几号"
+    r"|比赛|球赛|足球|篮球|谁会赢|高铁|火车|车票|机票|航班|电影|游戏",
     re.I,
 )
 COMPARE_RE = re.compile(
@@ -78,6 +81,10 @@ RESP_RE = re.compile(r"责任单位|配合|协助|协同|参与|支持单位|配
 WHO_RE = re.compile(
     r"谁|哪个(部门|单位|局|委)|哪些(部门|单位)|找哪|什么(部门|单位)|联系|对接|咨询|办理"
 )
+TASKWORD_RE = re.compile(
+    r"任务|工作|事项|职责|负责|承担|干什么|做什么|干啥|做啥|哪些事|啥事|涉及|分工|管什么|管哪些"
+)
+FIGURE_ASK_RE = re.compile(r"比例|税率|利率|多少钱|多少元|几套|多少套|拿多少|是多少|标准是|多少人")
 LIST_RE = re.compile(r"哪些|什么|多少|几项|几个|清单|列出|列一下|啥|做什么|负责什么|任务|工作|哪几")
 TASKNO_RE = re.compile(
     r"第\s*([0-9]+|[一二两三四五六七八九十百零]+)\s*[项条个号]|([0-9]+)\s*号任务|任务\s*([0-9]+)"
@@ -205,8 +212,6 @@ def understand(
             follow_up=True,
         )
     fact = next((name for name, rx in FACT_PATTERNS if rx.search(text)), None)
-    if not units and not numbers and OFFTOPIC_RE.search(text) and not _domain_words(text):
-        return Query(text, "out_of_scope", plan_ids)
     if (
         fact
         and not numbers
@@ -214,11 +219,21 @@ def understand(
     ):
         if not units or fact in ("doc_number", "issuer", "organisation"):
             return Query(text, "plan_facts", plan_ids, fact=fact, topic=text)
+    if (
+        not units
+        and not numbers
+        and not _domain_words(text)
+        and not (LEAD_RE.search(text) or RESP_RE.search(text))
+    ):
+        if OFFTOPIC_RE.search(text) or not PUBLIC_RE.search(text):
+            return Query(
+                text, "out_of_scope", plan_ids
+            )  # neither these plans' topics nor public affairs
     if numbers:
         intent = "task_units"
     elif (
         units
-        and (LIST_RE.search(text) or role)
+        and _asks_for_tasks(_without(text, mentions))
         and not WHO_RE.search(text.replace(units_text(mentions), ""))
     ):
         intent = "unit_tasks"
@@ -232,11 +247,7 @@ def understand(
     elif WHO_RE.search(text):
         intent = "task_units"
     else:
-        intent = (
-            "unit_tasks"
-            if units and not _domain_words(text.replace(units_text(mentions), ""))
-            else "applies"
-        )
+        intent = "applies"
     return Query(text, intent, plan_ids, units, tuple(mentions), numbers, role or "any", None, text)
 
 
@@ -257,6 +268,14 @@ def _without(text: str, mentions: list[str] | tuple[str, ...]) -> str:
     for m in sorted(mentions, key=len, reverse=True):
         text = text.replace(m, " ")
     return text
+
+
+def _asks_for_tasks(text: str) -> bool:
+    """A question about a unit asks for its tasks: task or role words, or list words
+    that are not asking for a figure ("人行…房贷利率是多少" is not a task list)."""
+    if TASKWORD_RE.search(text) or LEAD_RE.search(text) or RESP_RE.search(text):
+        return True
+    return bool(LIST_RE.search(text)) and not FIGURE_ASK_RE.search(text)
 
 
 def units_text(mentions: list[str] | tuple[str, ...]) -> str:
@@ -289,6 +308,15 @@ def _resolve(
 DOMAIN_RE = re.compile(
     r"外资|外商|投资|开放|试点|任务|措施|政策|方案|企业|公司|医疗|医院|诊所|药|旅行社|旅游|金融|银行|保险|教育|学校|"
     r"人才|知识产权|数据|电力|售电|网站|备案|养老|消费|商圈|跨境|贸易|税|职业资格|签证|港澳|香港|澳门|外籍|融资|担保|科技|专利"
+    r"|商标|侵权|仿冒|营商环境|准入|监管|高校|大学|研究院|研究所|研发|分支机构|法定代表人|国企|事业单位|出入境|区块链|光伏|演出|"
+    r"酒店|电商|直播|网信|债券|碳|贷款|不动产|审批|承诺制|标准地|高新|外国|境外|留学|外企|中医|药材|夜市|夜间"
+)
+
+
+PUBLIC_RE = re.compile(
+    r"政府|县里|政策|规定|办理|申请|补贴|补助|医保|社保|养老|退休|学校|上学|入学|小学|公务员|招聘|户口|买房|房子|商品房|"
+    r"房贷|公租房|证|许可|审批|收费|费用|税|工资|待遇|条件|手续|部门|单位|登记|执照|营业|报销|低保|扶持|奖励|宅基地|农村|"
+    r"停车|罚款|违章|城管|拆迁|征地|就业|失业|职称|考试|高考|中考|户籍|身份证|驾照|公积金"
 )
 
 
