@@ -173,10 +173,7 @@ class Assistant:
                 if close:
                     d.lines.append("其他可能相关的任务：")
                     for t in close:
-                        m = d.cite_task(store, t)
-                        d.lines.append(
-                            f"- 第{t.number}项：{C.short(t.text)} [{m}]（{C.units_line(t)}）"
-                        )
+                        d.list_task(store, t, units=True)
             else:
                 intent = "applies"
                 status = C.compose_applies(store, q, tasks, d)

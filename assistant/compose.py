@@ -47,6 +47,23 @@ class Draft:
         )
         return len(self.citations)
 
+    def list_task(
+        self,
+        store: IndexStore,
+        task: Task,
+        width: int = 60,
+        *,
+        named_plan: bool = False,
+        units: bool = False,
+        via: str = "",
+    ) -> None:
+        """Add one cited list item: "- 第N项：<text> [m]", optionally with the plan's name
+        before it and the units after it."""
+        m = self.cite_task(store, task, via=via)
+        plan = plan_name(store.plans[task.plan_id]) if named_plan else ""
+        tail = f"（{units_line(task)}）" if units else ""
+        self.lines.append(f"- {plan}第{task.number}项：{short(task.text, width)} [{m}]{tail}")
+
     def cite_chunk(self, store: IndexStore, chunk: Chunk) -> int:
         for c in self.citations:
             if c.passage_id == chunk.id:
@@ -105,8 +122,7 @@ def compose_unit_tasks(store: IndexStore, q: Query, d: Draft) -> Status:
                 found_any = True
                 d.lines.append(f"{plan_name(plan)}中，{unit}{label}的任务共 {len(tasks)} 项：")
                 for t in tasks:
-                    m = d.cite_task(store, t)
-                    d.lines.append(f"- 第{t.number}项：{short(t.text)} [{m}]")
+                    d.list_task(store, t)
             if "responsible" in roles:
                 found_any |= _all_departments_note(store, pid, unit, d)
     if q.units and not any(
@@ -135,8 +151,7 @@ def _all_departments_note(store: IndexStore, pid: str, unit: str, d: Draft) -> b
         return False
     d.lines.append(f"此外，以下任务的责任单位写为“{ALL_DEPARTMENTS}”，也涉及{unit}：")
     for t in tasks:
-        m = d.cite_task(store, t, via=ALL_DEPARTMENTS)
-        d.lines.append(f"- 第{t.number}项：{short(t.text)} [{m}]")
+        d.list_task(store, t, via=ALL_DEPARTMENTS)
     return True
 
 
@@ -181,8 +196,7 @@ def compose_compare(
             continue
         d.lines.append(f"【{plan.short_name or plan.title}】{plan_name(plan)}")
         for t in tasks:
-            m = d.cite_task(store, t)
-            d.lines.append(f"- 第{t.number}项：{short(t.text, 70)} [{m}]")
+            d.list_task(store, t, 70)
             d.lines.append(f"  {units_line(t)}")
     return "answered"
 
@@ -195,7 +209,4 @@ def compose_not_covered(store: IndexStore, q: Query, closest: list[Task], d: Dra
     if closest:
         d.lines.append("与之最接近的方案内容是：")
         for t in closest:
-            m = d.cite_task(store, t)
-            d.lines.append(
-                f"- {plan_name(store.plans[t.plan_id])}第{t.number}项：{short(t.text)} [{m}]"
-            )
+            d.list_task(store, t, named_plan=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from .lexical import LexicalRetriever, tokenize
 from .records import Chunk, Task
 from .store import IndexStore
+from .understand import FIGURE_ASK_RE
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
@@ -162,11 +163,6 @@ def support(store: IndexStore, query: str, task: Task, generic: frozenset[str]) 
     return len({w for w in jieba.cut(text) if len(w) >= 2 and w not in generic and w in said})
 
 
-FIGURE_RE = re.compile(
-    r"比例|税率|利率|多少钱|多少元|几套|多少套|加多少|是多少|标准是|拿多少|招多少|多少人|怎么算|如何计算|算法"
-)
-
-
 STATED_FIGURE_RE = re.compile(r"\d+(\.\d+)?\s*(%|％|元|万|亿|年|个|项|人|套|倍|天|日|月)")
 
 
@@ -177,7 +173,7 @@ def is_covered(store: IndexStore, query: str, tasks: list[Task], generic: frozen
     (比例, 税率, 是多少) is covered only if the tasks state one."""
     if not tasks:
         return False
-    if FIGURE_RE.search(query) and not any(STATED_FIGURE_RE.search(t.text) for t in tasks[:2]):
+    if FIGURE_ASK_RE.search(query) and not any(STATED_FIGURE_RE.search(t.text) for t in tasks[:2]):
         return False
     best = max(support(store, query, t, generic) for t in tasks[:2])
     scope = sorted({t.plan_id for t in tasks})

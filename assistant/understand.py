@@ -84,7 +84,9 @@ WHO_RE = re.compile(
 TASKWORD_RE = re.compile(
     r"任务|工作|事项|职责|负责|承担|干什么|做什么|干啥|做啥|哪些事|啥事|涉及|分工|管什么|管哪些"
 )
-FIGURE_ASK_RE = re.compile(r"比例|税率|利率|多少钱|多少元|几套|多少套|拿多少|是多少|标准是|多少人")
+FIGURE_ASK_RE = re.compile(  # the question asks for a figure (a rate, an amount, a count of people)
+    r"比例|税率|利率|多少钱|多少元|几套|多少套|加多少|是多少|标准是|拿多少|招多少|多少人|怎么算|如何计算|算法"
+)
 LIST_RE = re.compile(r"哪些|什么|多少|几项|几个|清单|列出|列一下|啥|做什么|负责什么|任务|工作|哪几")
 TASKNO_RE = re.compile(
     r"第\s*([0-9]+|[一二两三四五六七八九十百零]+)\s*[项条个号]|([0-9]+)\s*号任务|任务\s*([0-9]+)"
