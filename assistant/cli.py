@@ -15,8 +15,8 @@ def _print_json(obj: object) -> None:
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from .index import build_index
-    from .loaders import PlanFormatError
+    from .ingest.index import build_index
+    from .ingest.loaders import PlanFormatError
 
     try:
         summary = build_index(settings, progress=not args.quiet, force=args.force)
@@ -30,7 +30,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
-    from .store import IndexMissingError, IndexStore
+    from .retrieval.store import IndexMissingError, IndexStore
 
     try:
         store = IndexStore.open(settings)
@@ -76,8 +76,8 @@ def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    from .answer import Assistant, InputError
-    from .render import render_text
+    from .answer.assistant import Assistant, InputError
+    from .answer.render import render_text
 
     try:
         answer = Assistant(settings).answer(
@@ -108,8 +108,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
-    from .answer import Assistant, InputError
-    from .render import render_text
+    from .answer.assistant import Assistant, InputError
+    from .answer.render import render_text
 
     assistant = Assistant(settings)
     messages: list[dict[str, str]] = []
@@ -140,7 +140,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from .server import run
+    from .http.server import run
 
     overrides = {
         k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v

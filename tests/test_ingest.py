@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import build_index, current_generation
-from assistant.store import IndexStore
+from assistant.ingest.index import build_index, current_generation
+from assistant.retrieval.store import IndexStore
 from tests.conftest import ROOT, make_settings
 
 pytestmark = pytest.mark.integration

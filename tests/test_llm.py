@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from assistant.llm import LLMComposer, LLMError, fit_context, format_source
-from assistant.prompts import PromptError, clear_prompt_cache, load_prompt, template_variables
+from assistant.answer.llm import LLMComposer, LLMError, fit_context, format_source
+from assistant.answer.prompts import PromptError, clear_prompt_cache, load_prompt, template_variables
 from assistant.records import Citation
 from assistant.settings import Settings, load_settings, prepare_offline_runtime
 
@@ -161,7 +161,7 @@ def _history(n: int) -> list[dict[str, str]]:
 
 @pytest.mark.unit
 def test_budget_drops_oldest_history_first_then_lowest_ranked_sources_never_halves() -> None:
-    from assistant.chunk import count_tokens
+    from assistant.ingest.chunk import count_tokens
 
     settings = load_settings({})
     prepare_offline_runtime(settings)
@@ -202,7 +202,7 @@ def test_budget_drops_oldest_history_first_then_lowest_ranked_sources_never_halv
 
 @pytest.mark.unit
 def test_history_is_cleaned_and_the_current_question_not_repeated() -> None:
-    from assistant.chunk import count_tokens
+    from assistant.ingest.chunk import count_tokens
 
     settings = load_settings({})
     prepare_offline_runtime(settings)
@@ -355,7 +355,7 @@ def test_connection_refused_raises_llm_error() -> None:
 
 @pytest.mark.integration
 def test_small_budget_sends_whole_top_sources_only(fake: FakeOpenAIServer) -> None:
-    from assistant.chunk import count_tokens
+    from assistant.ingest.chunk import count_tokens
 
     settings = llm_settings(fake.base_url)
     llm = LLMComposer(settings)
@@ -385,9 +385,9 @@ def test_models_endpoint_answers(fake: FakeOpenAIServer) -> None:
 @pytest.fixture(scope="module")
 def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
-        from assistant.index import build_index
+        from assistant.ingest.index import build_index
     except ImportError as exc:  # pragma: no cover
-        pytest.skip(f"assistant.index is not importable: {exc}")
+        pytest.skip(f"assistant.ingest.index is not importable: {exc}")
     tmp = tmp_path_factory.mktemp("llm-e2e")
     settings = load_settings({}, index_dir=tmp / "index", data_dir=tmp / "data", embed_mode="hash")
     prepare_offline_runtime(settings)
@@ -397,9 +397,9 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _assistant(tmp: Path, base_url: str | None, **overrides: Any) -> Any:
     try:
-        from assistant.answer import Assistant
+        from assistant.answer.assistant import Assistant
     except ImportError as exc:  # pragma: no cover - written by another workstream
-        pytest.skip(f"assistant.answer is not importable yet: {exc}")
+        pytest.skip(f"assistant.answer.assistant is not importable yet: {exc}")
     settings = load_settings(
         {},
         index_dir=tmp / "index",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.loaders import load_source
-from assistant.parse import parse_plan
-from assistant.units import AliasTable
+from assistant.ingest.loaders import load_source
+from assistant.ingest.parse import parse_plan
+from assistant.ingest.units import AliasTable
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).parent / "fixtures"
@@ -144,7 +144,7 @@ def test_docx_table_is_read_like_the_annex(tmp_path: Path) -> None:
 
 
 def test_unsupported_and_empty_files(tmp_path: Path) -> None:
-    from assistant.loaders import PlanFormatError
+    from assistant.ingest.loaders import PlanFormatError
 
     (tmp_path / "x.txt").write_text("   \n")
     with pytest.raises(PlanFormatError, match="文件为空"):

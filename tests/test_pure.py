@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from assistant.records import Citation
-from assistant.retrieve import rrf
-from assistant.understand import cn_number, task_numbers_in, understand
-from assistant.units import split_units
-from assistant.verify import verify
+from assistant.retrieval.retrieve import rrf
+from assistant.answer.understand import cn_number, task_numbers_in, understand
+from assistant.ingest.units import split_units
+from assistant.answer.verify import verify
 
 pytestmark = pytest.mark.unit
 

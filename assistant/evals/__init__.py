@@ -30,7 +30,7 @@ __all__ = ["main", "run_eval"]
 
 
 def _ours(settings: Settings) -> Any:
-    from ..answer import Assistant
+    from ..answer.assistant import Assistant
 
     assistant = Assistant(settings)
     return lambda messages, plan_id: assistant.answer(messages, plan_id=plan_id).to_dict()
@@ -53,7 +53,7 @@ def run_eval(
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Run the selected sets (ours, and the baseline if asked), write reports; return the report."""
-    from ..index import build_index
+    from ..ingest.index import build_index
 
     summary_line = build_index(settings).line()  # reuses the live index when nothing changed
     gold = load_gold(GOLD_FILE, settings.corpus_dir, settings.aliases_path)
@@ -70,7 +70,7 @@ def run_eval(
         )
     summary = {label: summarize(rs) for label, rs in results.items()}
     failures = check_thresholds(summary["ours"], load_thresholds(thresholds_file))
-    from ..index import current_generation
+    from ..ingest.index import current_generation
 
     report = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),

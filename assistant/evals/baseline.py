@@ -65,7 +65,7 @@ class Baseline:
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        from ..embed import ChromaEmbedding, make_embedder
+        from ..retrieval.embed import ChromaEmbedding, make_embedder
 
         LlamaSettings.llm = None  # no LLM: retrieval only
         embedder = make_embedder(self.settings)

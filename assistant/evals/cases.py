@@ -105,8 +105,8 @@ def load_gold(
             tasks[(t["plan_id"], int(t["number"]))] = t
     gold = Gold(tasks)
     if corpus_dir is not None:
-        from ..loaders import discover, load_source
-        from ..units import AliasTable, UnitRegistry
+        from ..ingest.loaders import discover, load_source
+        from ..ingest.units import AliasTable, UnitRegistry
 
         plans = {}
         for p in discover(corpus_dir):

@@ -194,7 +194,7 @@ def generate(
     corpus_dir: Path = PROJECT_ROOT / "corpus",
     out_dir: Path = GENERATED_DIR,
 ) -> dict[str, int]:
-    from ..loaders import discover, load_source
+    from ..ingest.loaders import discover, load_source
 
     gold = load_gold(gold_file, corpus_dir)
     shorts = {}

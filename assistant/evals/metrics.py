@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.understand import cn_number
+from ..answer.understand import cn_number
 
 from .cases import Case, Gold, expected_task_map
 

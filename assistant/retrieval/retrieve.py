@@ -16,9 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from .lexical import LexicalRetriever, tokenize
-from .records import Chunk, Task
+from ..records import Chunk, Task
 from .store import IndexStore
-from .understand import FIGURE_ASK_RE
+from ..answer.understand import FIGURE_ASK_RE
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from .prompts import Prompt, PromptError, load_prompt
-from .records import Citation
-from .settings import Settings, prepare_offline_runtime
+from ..records import Citation
+from ..settings import Settings, prepare_offline_runtime
 
 SYSTEM_PROMPT = "answer_system"
 USER_PROMPT = "answer_user"
@@ -188,7 +188,7 @@ class LLMComposer:
     def context(
         self, question: str, history: Sequence[dict[str, Any]], citations: Sequence[Citation]
     ) -> Context:
-        from .chunk import count_tokens
+        from ..ingest.chunk import count_tokens
 
         return fit_context(
             self.system_prompt,

@@ -28,8 +28,8 @@ from typing import Any
 from .chunk import build_chunks
 from .loaders import PlanFormatError, discover, load_source
 from .parse import parse_plan
-from .records import Chunk, Issue, ParsedPlan, Task, content_hash
-from .settings import Settings, prepare_offline_runtime
+from ..records import Chunk, Issue, ParsedPlan, Task, content_hash
+from ..settings import Settings, prepare_offline_runtime
 from .units import AliasTable, UnitRegistry
 
 SCHEMA_VERSION = "3"  # bump when parsing/chunking changes what an index holds
@@ -227,7 +227,7 @@ def _write_generation(
 ) -> int:
     from tqdm import tqdm
 
-    from .embed import ChromaEmbedding, make_embedder
+    from ..retrieval.embed import ChromaEmbedding, make_embedder
 
     embedder = make_embedder(settings)
     name = collection_name(gen)

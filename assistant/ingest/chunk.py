@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from .parse import BodyPara, ParseResult
-from .records import Chunk, Plan, Task
+from ..records import Chunk, Plan, Task
 
 SENTENCE_RE = re.compile(r"(?<=[。！？；!?;])")
 CLAUSE_RE = re.compile(r"(?<=[，、：,:])")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .records import Answer
+from ..records import Answer
 
 STATUS_LABEL = {"answered": "", "not_covered": "（方案未涉及）", "out_of_scope": "（超出范围）"}
 

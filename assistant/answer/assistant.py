@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import compose as C
-from .records import Answer, Status, Task
-from .retrieve import hybrid, is_covered, support, tasks_from_hits
-from .settings import Settings
-from .store import IndexStore, StoreHolder
+from ..records import Answer, Status, Task
+from ..retrieval.retrieve import hybrid, is_covered, support, tasks_from_hits
+from ..settings import Settings
+from ..retrieval.store import IndexStore, StoreHolder
 from .understand import Query, understand
 from .verify import verify
 

@@ -14,7 +14,7 @@ from typing import Any
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .records import Chunk
+from ..records import Chunk
 
 STOP = set("的了和与及等在对为是有将按以或并其中各于由")
 PUNCT_RE = re.compile(r"[\s，。、；：！？“”‘’《》（）()【】\[\]—…·,.;:!?\"'/|｜\-+]+")

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .records import Plan, Task, Unit
+from ..records import Plan, Task, Unit
 
 SEPARATORS = "、，,；;"
 COLLECTIVE_RE = re.compile(r"^(县级)?各|^相关|^有关|成员单位$|^项目牵头单位$")

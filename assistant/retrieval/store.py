@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .index import chroma_client, collection_name, current_generation, task_from_dict
-from .records import Chunk, Issue, Plan, Section, Task, Unit
-from .settings import Settings, prepare_offline_runtime
-from .units import AliasTable, UnitRegistry
+from ..ingest.index import chroma_client, collection_name, current_generation, task_from_dict
+from ..records import Chunk, Issue, Plan, Section, Task, Unit
+from ..settings import Settings, prepare_offline_runtime
+from ..ingest.units import AliasTable, UnitRegistry
 
 Role = Literal["lead", "responsible", "any"]
 

@@ -32,8 +32,8 @@ from .guards import (
 )
 from .openai_api import openai_router
 from .service import SSE_HEADERS, ChatRequest, FeedbackRequest, Service
-from .settings import Settings, load_settings
-from .store import IndexStore
+from ..settings import Settings, load_settings
+from ..retrieval.store import IndexStore
 
 log = logging.getLogger("assistant.server")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -221,7 +221,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/api/admin/reindex", tags=["admin"], dependencies=[Depends(admin)])
     def reindex() -> dict[str, Any]:
-        from .index import build_index
+        from ..ingest.index import build_index
 
         try:
             summary = build_index(settings)

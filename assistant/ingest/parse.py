@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .records import Issue, Plan, Section, Task
+from ..records import Issue, Plan, Section, Task
 from .textnorm import Para, marker_level, paragraphs, split_annex
 from .units import split_units
 

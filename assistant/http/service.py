@@ -17,8 +17,8 @@ from .feedback import FeedbackStore
 from .guards import (
     ApiError,
 )
-from .settings import Settings
-from .store import IndexMissingError, IndexStore, StoreHolder
+from ..settings import Settings
+from ..retrieval.store import IndexMissingError, IndexStore, StoreHolder
 
 log = logging.getLogger("assistant.service")
 MODEL_ID = "plan-assistant"
@@ -99,7 +99,7 @@ class Service:
         if self._assistant is None:
             with self._lock:
                 if self._assistant is None:
-                    from .answer import Assistant
+                    from ..answer.assistant import Assistant
 
                     self._assistant = Assistant(self.settings, holder=self.holder)
         return self._assistant
@@ -126,7 +126,7 @@ class Service:
 
     def check(self, messages: list[dict[str, str]], plan_id: str | None) -> None:
         """Validate before streaming starts, so bad input is a clean 4xx, not a broken stream."""
-        from .answer import InputError
+        from ..answer.assistant import InputError
 
         store = self.store(warm=True)  # 503 now rather than a failure inside the pipeline
         try:
@@ -166,7 +166,7 @@ class Service:
         plan_id: str | None,
     ) -> dict[str, Any]:
         """Run the pipeline, log the conversation (committed), return the answer dict."""
-        from .answer import InputError
+        from ..answer.assistant import InputError
 
         started = time.perf_counter()
         try:
@@ -192,7 +192,7 @@ class Service:
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Events with message_id added to meta and done. The first event is pulled before
         returning, so bad input is an HTTP 4xx, not an event; later failures are `error` events."""
-        from .answer import InputError
+        from ..answer.assistant import InputError
 
         started = time.perf_counter()
         gen = self.assistant().stream(messages, plan_id=plan_id)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .chunk import section_label
-from .records import Answer, Chunk, Citation, Plan, Status, Task
-from .store import IndexStore, Role
+from ..ingest.chunk import section_label
+from ..records import Answer, Chunk, Citation, Plan, Status, Task
+from ..retrieval.store import IndexStore, Role
 from .understand import Query
 
 ROLE_LABEL = {"lead": "牵头", "responsible": "参与（责任/配合）", "any": "牵头或参与"}

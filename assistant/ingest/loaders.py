@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .records import Issue, Plan
+from ..records import Issue, Plan
 
 PLAN_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 REGION_RE = re.compile(r"([\u4e00-\u9fa5]{1,8}?(?:土家族自治县|自治县|县|区|市))")

@@ -1,0 +1,7 @@
+"""HTTP: the FastAPI service around ``answer.Assistant``.
+
+``server`` (app factory, routes, static widget), ``service`` (request models, one answer object for JSON,
+SSE and /v1), ``openai_api`` (/v1/chat/completions, /v1/models), ``guards`` (size limits, rate limit,
+CORS), ``feedback`` (SQLite store for feedback and conversation logs). ``static/`` holds widget.js and
+the demo page.
+"""
