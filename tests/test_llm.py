@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 
 from assistant.answer.llm import LLMComposer, LLMError, fit_context, format_source
-from assistant.answer.prompts import PromptError, clear_prompt_cache, load_prompt, template_variables
+from assistant.answer.prompts import (
+    PromptError,
+    clear_prompt_cache,
+    load_prompt,
+    template_variables,
+)
 from assistant.records import Citation
 from assistant.settings import Settings, load_settings, prepare_offline_runtime
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answer.understand import cn_number, task_numbers_in, understand
+from assistant.answer.verify import verify
+from assistant.ingest.units import split_units
 from assistant.records import Citation
 from assistant.retrieval.retrieve import rrf
-from assistant.answer.understand import cn_number, task_numbers_in, understand
-from assistant.ingest.units import split_units
-from assistant.answer.verify import verify
 
 pytestmark = pytest.mark.unit
 

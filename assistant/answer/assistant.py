@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from . import compose as C
 from ..records import Answer, Status, Task
 from ..retrieval.retrieve import hybrid, is_covered, support, tasks_from_hits
-from ..settings import Settings
 from ..retrieval.store import IndexStore, StoreHolder
+from ..settings import Settings
+from . import compose as C
 from .understand import Query, understand
 from .verify import verify
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from .prompts import Prompt, PromptError, load_prompt
 from ..records import Citation
 from ..settings import Settings, prepare_offline_runtime
+from .prompts import Prompt, PromptError, load_prompt
 
 SYSTEM_PROMPT = "answer_system"
 USER_PROMPT = "answer_user"

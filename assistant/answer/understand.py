@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ..records import Plan
 from ..ingest.units import UnitRegistry
+from ..records import Plan
 
 Intent = Literal["unit_tasks", "task_units", "applies", "compare", "plan_facts", "out_of_scope"]
 Role = Literal["lead", "responsible", "any"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..records import Citation
 from ..ingest.units import UnitRegistry
+from ..records import Citation
 
 MARKER_RE = re.compile(r"\[(\d+)\]")
 NUMBER_RE = re.compile(r"\d+")

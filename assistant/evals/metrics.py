@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 from ..answer.understand import cn_number
-
 from .cases import Case, Gold, expected_task_map
 
 Answer = dict[str, Any]

@@ -23,6 +23,8 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
+from ..retrieval.store import IndexStore
+from ..settings import Settings, load_settings
 from .guards import (
     ApiError,
     GuardMiddleware,
@@ -32,8 +34,6 @@ from .guards import (
 )
 from .openai_api import openai_router
 from .service import SSE_HEADERS, ChatRequest, FeedbackRequest, Service
-from ..settings import Settings, load_settings
-from ..retrieval.store import IndexStore
 
 log = logging.getLogger("assistant.server")
 STATIC_DIR = Path(__file__).resolve().parent / "static"

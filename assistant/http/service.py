@@ -13,12 +13,12 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.concurrency import run_in_threadpool
 
+from ..retrieval.store import IndexMissingError, IndexStore, StoreHolder
+from ..settings import Settings
 from .feedback import FeedbackStore
 from .guards import (
     ApiError,
 )
-from ..settings import Settings
-from ..retrieval.store import IndexMissingError, IndexStore, StoreHolder
 
 log = logging.getLogger("assistant.service")
 MODEL_ID = "plan-assistant"

@@ -10,8 +10,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from .parse import BodyPara, ParseResult
 from ..records import Chunk, Plan, Task
+from .parse import BodyPara, ParseResult
 
 SENTENCE_RE = re.compile(r"(?<=[。！？；!?;])")
 CLAUSE_RE = re.compile(r"(?<=[，、：,:])")

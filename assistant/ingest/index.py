@@ -25,11 +25,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..records import Chunk, Issue, ParsedPlan, Task, content_hash
+from ..settings import Settings, prepare_offline_runtime
 from .chunk import build_chunks
 from .loaders import PlanFormatError, discover, load_source
 from .parse import parse_plan
-from ..records import Chunk, Issue, ParsedPlan, Task, content_hash
-from ..settings import Settings, prepare_offline_runtime
 from .units import AliasTable, UnitRegistry
 
 SCHEMA_VERSION = "3"  # bump when parsing/chunking changes what an index holds

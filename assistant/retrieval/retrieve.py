@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .lexical import LexicalRetriever, tokenize
-from ..records import Chunk, Task
-from .store import IndexStore
 from ..answer.understand import FIGURE_ASK_RE
+from ..records import Chunk, Task
+from .lexical import LexicalRetriever, tokenize
+from .store import IndexStore
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..ingest.index import chroma_client, collection_name, current_generation, task_from_dict
+from ..ingest.units import AliasTable, UnitRegistry
 from ..records import Chunk, Issue, Plan, Section, Task, Unit
 from ..settings import Settings, prepare_offline_runtime
-from ..ingest.units import AliasTable, UnitRegistry
 
 Role = Literal["lead", "responsible", "any"]
 
