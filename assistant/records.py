@@ -33,7 +33,15 @@ class Plan:
     issued: str | None  # ISO date, e.g. 2021-10-22
     source_file: str
     checksum: str
-    short_name: str = ""  # 垫江 / 石柱: how people name the county in questions
+    short_name: str = ""  # how people name the region in questions (the region minus its level)
+    name_en: str = ""  # the region in Latin letters, for English questions (from the .toml)
+
+    @property
+    def level(self) -> str:
+        """The government level of the issuing region: 县, 区, 市, 省 … ('' if unknown)."""
+        from .ingest.units import region_level
+
+        return region_level(self.region)
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,10 @@ class Answer:
     plan_ids: list[str] = field(default_factory=list)
     mode: str = "extractive"
     notice: str = ""  # e.g. the LLM failed and the extractive answer is shown
+    lang: str = "zh"
+    summary: str = ""  # the first line: the answer itself
+    groups: list[dict[str, Any]] = field(default_factory=list)  # {title, plan_id, items: [...]}
+    checks: dict[str, Any] = field(default_factory=lambda: {"ok": True, "problems": []})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,44 +1,67 @@
-"""Extractive composition: clear Chinese answers built only from the records.
+"""Extractive composition: (query, evidence) → Draft. Pure: no index access.
 
-Every statement either quotes a record or restates its fields (units, numbers),
-and carries the marker of the citation it comes from.
+The first line answers (who leads / how many / not covered and what is closest); a list comes
+with its count; each item is a task's number, its text cut at a clause boundary, and its units
+in the plan's own wording. One formatter for a task's units, one for citations.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from ..ingest.chunk import section_label
-from ..records import Answer, Chunk, Citation, Plan, Status, Task
-from ..retrieval.store import IndexStore, Role
+from ..records import Answer, Citation, Plan, Status, Task
+from .evidence import Evidence, Fact, TaskGroup
 from .understand import Query
 
-ROLE_LABEL = {"lead": "牵头", "responsible": "参与（责任/配合）", "any": "牵头或参与"}
+CLAUSE_END = "。；;！？"
+CLAUSE_SOFT = "，、：,"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What composition needs to know of the index: plans and passage ids (no store)."""
+
+    plans: dict[str, Plan]
+    passage_ids: dict[tuple[str, int], str]
+
+
+@dataclass
+class Item:
+    marker: int
+    plan_id: str
+    task_number: int | None
+    text: str
+    lead: str = ""
+    responsible: str = ""
+    role_word: str = ""
+    deadline: str = ""
 
 
 @dataclass
 class Draft:
-    """What composition hands to verification: citations plus derived facts."""
+    """What composition hands to verification: text lines, citations, derived counts, and the
+    same content as structure (summary + groups of items) for the widget."""
 
+    lang: str = "zh"
     citations: list[Citation] = field(default_factory=list)
-    counts: set[int] = field(default_factory=set)  # counts computed from the tables
+    counts: set[int] = field(default_factory=set)
     lines: list[str] = field(default_factory=list)
+    groups: list[dict[str, object]] = field(default_factory=list)
 
-    def cite_task(self, store: IndexStore, task: Task, via: str = "") -> int:
+    def cite_task(self, ctx: Context, task: Task, via: str = "") -> int:
         for c in self.citations:
             if c.plan_id == task.plan_id and c.task_number == task.number:
                 return c.marker
-        chunk = store.task_chunk(task)
-        plan = store.plans[task.plan_id]
         self.citations.append(
             Citation(
                 marker=len(self.citations) + 1,
                 plan_id=task.plan_id,
-                plan_title=plan.title,
+                plan_title=ctx.plans[task.plan_id].title,
                 task_number=task.number,
-                section=section_label(task.section_path),
+                section=" / ".join(task.section_path),
                 quote=task.quote(),
-                passage_id=chunk.id if chunk else "",
+                passage_id=ctx.passage_ids.get((task.plan_id, task.number), ""),
                 lead=list(task.lead),
                 responsible=list(task.responsible),
                 role_word=task.role_word,
@@ -47,166 +70,303 @@ class Draft:
         )
         return len(self.citations)
 
-    def list_task(
-        self,
-        store: IndexStore,
-        task: Task,
-        width: int = 60,
-        *,
-        named_plan: bool = False,
-        units: bool = False,
-        via: str = "",
-    ) -> None:
-        """Add one cited list item: "- 第N项：<text> [m]", optionally with the plan's name
-        before it and the units after it."""
-        m = self.cite_task(store, task, via=via)
-        plan = plan_name(store.plans[task.plan_id]) if named_plan else ""
-        tail = f"（{units_line(task)}）" if units else ""
-        self.lines.append(f"- {plan}第{task.number}项：{short(task.text, width)} [{m}]{tail}")
-
-    def cite_chunk(self, store: IndexStore, chunk: Chunk) -> int:
+    def cite_chunk(self, ctx: Context, plan_id: str, chunk_id: str, section: str, quote: str) -> int:
         for c in self.citations:
-            if c.passage_id == chunk.id:
+            if c.passage_id == chunk_id:
                 return c.marker
         self.citations.append(
-            Citation(
-                marker=len(self.citations) + 1,
-                plan_id=chunk.plan_id,
-                plan_title=store.plans[chunk.plan_id].title,
-                task_number=None,
-                section=section_label(chunk.section_path),
-                quote=chunk.text,
-                passage_id=chunk.id,
-            )
+            Citation(len(self.citations) + 1, plan_id, ctx.plans[plan_id].title, None, section,
+                     quote, chunk_id)
         )
         return len(self.citations)
 
-    def answer(
-        self, status: Status, intent: str, plan_ids: list[str], suggestions: list[str]
-    ) -> Answer:
-        return Answer("\n".join(self.lines), status, intent, self.citations, suggestions, plan_ids)
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+    def group(self, title: str, plan_id: str | None = None) -> None:
+        self.groups.append({"title": title, "plan_id": plan_id, "items": []})
+        if title:
+            self.lines.append(title)
+
+    def item(self, ctx: Context, task: Task, terms: str = "", via: str = "") -> None:
+        """One numbered list item: the task, its text and its units as printed."""
+        m = self.cite_task(ctx, task, via)
+        if not self.groups:
+            self.group("")
+        items = self.groups[-1]["items"]
+        assert isinstance(items, list)
+        n = len(items) + 1
+        text = excerpt(task.text, terms)
+        items.append(Item(m, task.plan_id, task.number, text, task.lead_text,
+                          task.responsible_text, task.role_word).__dict__)
+        label = f"Task {task.number}" if self.lang == "en" else f"第{task.number}项"
+        self.lines.append(f"{n}. {label}：{text} [{m}]")
+        self.lines.append(f"   {units_line(task, self.lang)}")
+
+    def answer(self, status: Status, intent: str, plan_ids: list[str], suggestions: list[str]) -> Answer:
+        a = Answer("\n".join(self.lines), status, intent, self.citations, suggestions, plan_ids)
+        a.lang = self.lang
+        a.summary = self.lines[0] if self.lines else ""
+        a.groups = self.groups
+        return a
 
 
-def units_line(task: Task) -> str:
-    lead = "、".join(task.lead) or "（未列明）"
-    resp = "、".join(task.responsible) or "（未列明）"
+def units_line(task: Task, lang: str = "zh") -> str:
+    """A task's units in the plan's own wording (县事业单位登记管理局（县委编办） stays whole)."""
+    lead = task.lead_text or "（未列明）"
+    resp = task.responsible_text or "（未列明）"
+    if lang == "en":
+        return f"Lead: {lead}; {task.role_word}: {resp}"
     return f"牵头单位：{lead}；{task.role_word}：{resp}"
 
 
-def short(text: str, n: int = 60) -> str:
+def excerpt(text: str, terms: str = "", limit: int = 90) -> str:
+    """The task text, cut after a clause ending at most `limit` characters in, but never before
+    the first place a topic word occurs (so the part asked about is always shown)."""
     text = text.strip()
-    return text if len(text) <= n else text[:n].rstrip("，、；：") + "……"
+    if len(text) <= limit:
+        return text
+    need = 0
+    for w in re.split(r"[\s、]+", terms):
+        if len(w) >= 2 and (i := text.find(w)) >= 0:
+            need = max(need, i + len(w)) if i + len(w) < 240 else need
+    cut = _boundary(text, max(limit, need), CLAUSE_END) or _boundary(text, max(limit, need), CLAUSE_SOFT)
+    if not cut or cut >= len(text):
+        return text
+    return text[:cut].rstrip(CLAUSE_SOFT) + "……"
 
 
-def plan_name(plan: Plan) -> str:
-    return f"《{plan.title}》"
+def _boundary(text: str, at_least: int, marks: str) -> int:
+    """The first clause end at or after `at_least`, or the last one before it (0 if none)."""
+    after = [i + 1 for i, ch in enumerate(text) if ch in marks and i + 1 >= at_least]
+    if after and after[0] <= at_least + 60:
+        return after[0]
+    before = [i + 1 for i, ch in enumerate(text[:at_least]) if ch in marks]
+    return before[-1] if before and before[-1] >= 20 else 0
 
 
-def compose_unit_tasks(store: IndexStore, q: Query, d: Draft) -> Status:
-    """Complete lists, one block per plan and role, each item cited."""
-    found_any = False
-    roles: list[Role] = ["lead", "responsible"] if q.role == "any" else [q.role]
+def plan_label(plan: Plan, lang: str = "zh") -> str:
+    return f"《{plan.title}》" if lang == "zh" else f"the {plan.name_en or plan.short_name} plan (《{plan.title}》)"
+
+
+def _names(ctx: Context, plan_ids: list[str] | tuple[str, ...]) -> str:
+    return "、".join(f"《{ctx.plans[p].title}》" for p in plan_ids)
+
+
+# ---- composers, one per intent ----
+def compose_unit_tasks(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    en = d.lang == "en"
     for pid in q.plan_ids:
-        plan = store.plans[pid]
-        units = [u for u in q.units if pid in store.registry.units[u].plans]
-        if not units:
-            continue
-        for unit in units:
-            for role in roles:
-                tasks = store.tasks_for_unit(unit, pid, role)
-                d.counts.add(len(tasks))
-                label = "牵头" if role == "lead" else "作为责任/配合单位参与"
-                if not tasks:
-                    d.lines.append(f"{plan_name(plan)}中，{unit}没有{label}的任务。")
+        groups = [g for g in ev.groups if g.plan_id == pid]
+        for unit in dict.fromkeys(g.unit for g in groups):
+            mine = [g for g in groups if g.unit == unit]
+            named = [g for g in mine if g.key in ("lead", "responsible")]
+            for g in named:
+                d.counts.add(len(g.tasks))
+            role_word = next((t.role_word for g in named for t in g.tasks), "责任单位")
+            parts = []
+            for g in named:
+                if not g.tasks:
+                    parts.append(("leads no task" if g.role == "lead" else f"is {role_word} in no task") if en
+                                 else ("没有牵头的任务" if g.role == "lead" else f"没有作为{role_word}参与的任务"))
+                elif en:
+                    parts.append(f"leads {len(g.tasks)} task(s)" if g.role == "lead"
+                                 else f"is a {role_word} ({'responsible unit' if role_word == '责任单位' else 'supporting unit'}) in {len(g.tasks)} task(s)")
+                else:
+                    parts.append(f"牵头 {len(g.tasks)} 项任务" if g.role == "lead"
+                                 else f"作为{role_word}参与 {len(g.tasks)} 项任务")
+            plan = plan_label(ctx.plans[pid], d.lang)
+            d.say(f"In {plan}, {unit} " + " and ".join(parts) + "." if en
+                  else f"在{plan}中，{unit}" + "，".join(parts) + "。")
+            for g in named:
+                if not g.tasks:
                     continue
-                found_any = True
-                d.lines.append(f"{plan_name(plan)}中，{unit}{label}的任务共 {len(tasks)} 项：")
-                for t in tasks:
-                    d.list_task(store, t)
-            if "responsible" in roles:
-                found_any |= _all_departments_note(store, pid, unit, d)
-    if q.units and not any(
-        pid in store.registry.units[u].plans for u in q.units for pid in q.plan_ids
-    ):
-        names = "、".join(q.unit_mentions or q.units)
-        d.lines.append(f"所选方案中没有“{names}”承担的任务。")
-        return "not_covered"
-    return "answered" if found_any or d.lines else "not_covered"
+                d.group(_role_title(g, role_word, en), pid)
+                for t in g.tasks:
+                    d.item(ctx, t)
+            for g in (g for g in mine if g.key == "collective"):
+                d.counts.add(len(g.tasks))
+                d.group(
+                    f"In addition, {len(g.tasks)} task(s) name “{g.via}” as {role_word}, which includes {unit}:"
+                    if en else f"此外，以下 {len(g.tasks)} 项任务的{role_word}写为“{g.via}”，也涉及{unit}：",
+                    pid,
+                )
+                for t in g.tasks:
+                    d.item(ctx, t, via=g.via)
 
 
-ALL_DEPARTMENTS = "县级各部门"
+def _role_title(g: TaskGroup, role_word: str, en: bool) -> str:
+    n = len(g.tasks)
+    if en:
+        return f"Leads ({n}):" if g.role == "lead" else f"As {role_word} ({n}):"
+    return f"牵头的任务（{n} 项）：" if g.role == "lead" else f"作为{role_word}参与的任务（{n} 项）："
 
 
-def _all_departments_note(store: IndexStore, pid: str, unit: str, d: Draft) -> bool:
-    """Tasks whose 责任单位 is 县级各部门 involve every county department: say so, apart
-    from the named list, so a department's answer is complete without blurring it."""
-    if not unit.startswith("县") or store.registry.units[unit].collective:
-        return False
-    tasks = [
-        t
-        for t in store.tasks_for_unit(ALL_DEPARTMENTS, pid, "responsible")
-        if unit not in t.units()
-    ]
-    if not tasks:
-        return False
-    d.lines.append(f"此外，以下任务的责任单位写为“{ALL_DEPARTMENTS}”，也涉及{unit}：")
-    for t in tasks:
-        d.list_task(store, t, via=ALL_DEPARTMENTS)
-    return True
-
-
-def compose_task_units(store: IndexStore, q: Query, tasks: list[Task], d: Draft) -> Status:
-    if not tasks:
-        return "not_covered"
-    for t in tasks:
-        plan = store.plans[t.plan_id]
-        m = d.cite_task(store, t)
-        d.lines.append(f"{plan_name(plan)}第{t.number}项：{short(t.text, 80)} [{m}]")
-        lead = "、".join(t.lead) or "（未列明）"
-        resp = "、".join(t.responsible) or "（方案未列明）"
-        if q.role == "responsible":
-            d.lines.append(f"  {t.role_word}：{resp}（牵头单位：{lead}）")
+def compose_task_units(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    en = d.lang == "en"
+    tasks = ev.tasks()
+    for t in tasks[:1] if ev.groups and ev.groups[0].key == "ranked" else tasks:
+        plan = plan_label(ctx.plans[t.plan_id], d.lang)
+        lead = t.lead_text or "（未列明）"
+        resp = t.responsible_text
+        if en:
+            head = f"Task {t.number} of {plan} is led by {lead}"
+            d.say(head + (f"; {t.role_word}: {resp}." if resp else f"; the plan names no {t.role_word}."))
+        elif q.role == "responsible":
+            d.say(f"{plan}第{t.number}项的{t.role_word}为{resp}（牵头单位：{lead}）。" if resp
+                  else f"{plan}第{t.number}项未列明{t.role_word}，由{lead}牵头。")
         else:
-            d.lines.append(f"  牵头单位：{lead}；{t.role_word}：{resp}")
-    return "answered"
+            d.say(f"{plan}第{t.number}项由{lead}牵头" + (f"，{t.role_word}为{resp}。" if resp else f"，未列明{t.role_word}。"))
+    for n in ev.missing_numbers:
+        d.say(f"No task {n} in the plans asked about." if en else f"所选方案中没有第{n}项任务。")
+    d.group("")
+    for t in tasks:
+        d.item(ctx, t, ev.topic)
 
 
-def compose_applies(store: IndexStore, q: Query, tasks: list[Task], d: Draft) -> Status:
-    if not tasks:
-        return "not_covered"
-    d.lines.append("方案中与您的问题最相关的措施如下（可向牵头单位咨询办理）：")
-    for i, t in enumerate(tasks, start=1):
-        plan = store.plans[t.plan_id]
-        m = d.cite_task(store, t)
-        d.lines.append(f"{i}. {plan_name(plan)}第{t.number}项：{short(t.text, 90)} [{m}]")
-        d.lines.append(f"   {units_line(t)}")
-    return "answered"
+def compose_applies(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    tasks = ev.tasks()
+    d.counts.add(len(tasks))
+    if d.lang == "en":
+        d.say(f"{len(tasks)} measure(s) in the plans match your question; the lead unit is the one to contact:")
+    else:
+        first = tasks[0]
+        d.say(f"方案中与您的问题相关的措施有 {len(tasks)} 项，最相关的是{plan_label(ctx.plans[first.plan_id])}"
+              f"第{first.number}项（牵头单位：{first.lead_text}），可向牵头单位咨询办理：")
+    _grouped_by_plan(ev.tasks(), ev.topic, ctx, d, counts=False)
 
 
-def compose_compare(
-    store: IndexStore, q: Query, per_plan: dict[str, list[Task]], d: Draft
-) -> Status:
-    if not any(per_plan.values()):
-        return "not_covered"
-    d.lines.append("两份方案的相关内容对照如下：")
-    for pid, tasks in per_plan.items():
-        plan = store.plans[pid]
-        if not tasks:
-            d.lines.append(f"【{plan.short_name or plan.title}】未找到相关任务。")
-            continue
-        d.lines.append(f"【{plan.short_name or plan.title}】{plan_name(plan)}")
-        for t in tasks:
-            d.list_task(store, t, 70)
-            d.lines.append(f"  {units_line(t)}")
-    return "answered"
+def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    tasks = ev.tasks()
+    d.counts.add(len(tasks))
+    per_plan = {pid: [t for t in tasks if t.plan_id == pid] for pid in dict.fromkeys(t.plan_id for t in tasks)}
+    for ts in per_plan.values():
+        d.counts.add(len(ts))
+    if d.lang == "en":
+        d.say(f"{len(tasks)} task(s) concern “{ev.topic}”:")
+    else:
+        split = "，".join(f"{plan_label(ctx.plans[p])} {len(ts)} 项" for p, ts in per_plan.items())
+        scope = "其中" if q.subset else ""
+        d.say(f"{scope}与“{ev.topic}”有关的任务共 {len(tasks)} 项" + (f"（{split}）" if len(per_plan) > 1 else "") + "：")
+    _grouped_by_plan(tasks, ev.topic, ctx, d, counts=True)
 
 
-def compose_not_covered(store: IndexStore, q: Query, closest: list[Task], d: Draft) -> None:
-    # The question is not echoed: it may carry figures or claims ("按15%交") that would then
-    # read as ours.
-    names = "、".join(store.plans[p].short_name or store.plans[p].title for p in q.plan_ids)
-    d.lines.append(f"本方案未涉及这一问题（已查阅：{names}）。")
-    if closest:
-        d.lines.append("与之最接近的方案内容是：")
-        for t in closest:
-            d.list_task(store, t, named_plan=True)
+def _grouped_by_plan(tasks: list[Task], terms: str, ctx: Context, d: Draft, counts: bool) -> None:
+    pids = list(dict.fromkeys(t.plan_id for t in tasks))
+    for pid in pids:
+        mine = [t for t in tasks if t.plan_id == pid]
+        title = plan_label(ctx.plans[pid], d.lang) if len(pids) > 1 else ""
+        if title and counts:
+            title += f"（{len(mine)} 项）" if d.lang == "zh" else f" ({len(mine)})"
+        d.group(title, pid)
+        for t in mine:
+            d.item(ctx, t, terms)
+
+
+def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    en = d.lang == "en"
+    topic = ev.topic or q.text
+    d.say(f"On “{topic}”, the plans compare as follows:" if en else f"关于“{topic}”，各方案的异同如下：")
+    for g in ev.groups:
+        plan = plan_label(ctx.plans[g.plan_id], d.lang)
+        if g.key == "only":
+            d.counts.add(len(g.tasks))
+            if not g.tasks:
+                d.say(f"{plan} has nothing the other plan lacks." if en else f"{plan}没有另一方案所缺的相关任务。")
+                continue
+            d.group(f"Only in {plan} ({len(g.tasks)}):" if en else f"仅{plan}有（{len(g.tasks)} 项）：", g.plan_id)
+            for t in g.tasks:
+                d.item(ctx, t, topic)
+        elif g.key == "both":
+            d.counts.add(len(g.tasks))
+            d.group(f"In both ({len(g.tasks)} of {plan}):" if en else f"两个方案都有的（{plan}的 {len(g.tasks)} 项）：", None)
+            for a in g.tasks:
+                d.item(ctx, a, topic)
+                for b in (b for x, b in g.pairs if x is a):
+                    mb = d.cite_task(ctx, b)
+                    other = plan_label(ctx.plans[b.plan_id], d.lang)
+                    d.say(f"   ↔ {other} task {b.number}: {excerpt(b.text, topic, 60)} [{mb}]; {units_line(b, d.lang)}" if en
+                          else f"   ↔ {other}第{b.number}项：{excerpt(b.text, topic, 60)} [{mb}]；{units_line(b)}")
+
+
+def compose_plan_facts(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    en = d.lang == "en"
+    for f in ev.facts:
+        plan = ctx.plans[f.plan_id]
+        name = plan_label(plan, d.lang)
+        m = d.cite_chunk(ctx, f.plan_id, f.chunk.id, " / ".join(f.chunk.section_path), f.chunk.text) if f.chunk else None
+        ref = f" [{m}]" if m else ""
+        d.say(_fact_line(f, name, ref, en))
+        for heading, chunk in f.parts:
+            mm = d.cite_chunk(ctx, f.plan_id, chunk.id, " / ".join(chunk.section_path), chunk.text)
+            body = chunk.text.removeprefix(heading).lstrip("。. ")
+            label = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[)）.、]\s*", "", heading)
+            d.say(f"- {label}：{excerpt(body, limit=110)} [{mm}]")
+
+
+def _fact_line(f: Fact, name: str, ref: str, en: bool) -> str:
+    v = f.value
+    if f.name == "doc_number":
+        if en:
+            return f"Document number of {name}: {v}{ref}." if v else f"{name} prints no document number{ref}."
+        return f"{name}的文号为{v}{ref}。" if v else f"{name}的印发通知中未列明文号{ref}。"
+    if f.name == "issued":
+        if not v:
+            return f"{name} states no issue date{ref}." if en else f"{name}未写明印发日期{ref}。"
+        y, mo, da = v.split("-")
+        return f"{name} was issued on {v}{ref}." if en else f"{name}于{y}年{int(mo)}月{int(da)}日印发{ref}。"
+    if f.name == "issuer":
+        return f"{name} was issued by {v}{ref}." if en else f"{name}由{v}印发{ref}。"
+    if f.name == "title":
+        return f"Full title: 《{v}》{ref}." if en else f"方案全称为《{v}》{ref}。"
+    if f.name == "task_count":
+        return f"{name} lists {v} pilot tasks{ref}." if en else f"{name}共列出 {v} 项试点任务{ref}。"
+    if f.name == "period":
+        if not v:
+            return f"{name} states no pilot period." if en else f"{name}未写明试点期限。"
+        return f"The pilot period of {name} is {v} years{ref}." if en else f"{name}的试点期限为{v}年（“经过{v}年试点”）{ref}。"
+    n = len(f.parts)
+    return (f"{name}, section “{v}” ({n} part(s)):" if en else f"{name}的“{v}”部分" + (f"共 {n} 条：" if n > 1 else "："))
+
+
+def compose_not_covered(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    """Say the plans do not cover it (never echo the question: it may carry figures or
+    claims that would then read as ours), and offer what is closest."""
+    en = d.lang == "en"
+    if ev.missing_units:
+        who = "、".join(ev.missing_units)
+        d.say(f"The plans asked about assign no task to “{who}”." if en else f"所选方案中没有“{who}”承担的任务。")
+    elif ev.missing_numbers:
+        nums = "、".join(str(n) for n in ev.missing_numbers)
+        d.say(f"There is no task {nums} in {_names(ctx, q.plan_ids)}." if en else f"{_names(ctx, q.plan_ids)}中没有第{nums}项任务。")
+    else:
+        d.say(f"{_names(ctx, q.plan_ids)} do(es) not cover this question." if en
+              else f"所选方案（{_names(ctx, q.plan_ids)}）未涉及这一问题。")
+    if ev.closest:
+        d.group("The closest content in the plans:" if en else "与之最接近的方案内容是：")
+        for t in ev.closest:
+            d.item(ctx, t)
+
+
+def compose_out_of_scope(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    if d.lang == "en":
+        d.say(f"Sorry, I can only answer questions about the plans I hold ({_names(ctx, list(ctx.plans))}): "
+              "what a measure says, which unit leads it and which units are responsible.")
+    else:
+        d.say(f"抱歉，我只能回答已收录方案（{_names(ctx, list(ctx.plans))}）中的内容，"
+              "例如某项措施说了什么、由哪个单位牵头、哪些单位负责。")
+
+
+def compose_smalltalk(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    en = d.lang == "en"
+    if q.smalltalk == "thanks":
+        d.say("You're welcome! Ask me anything else about the plans." if en else "不客气！还有关于方案的问题，欢迎继续提问。")
+    elif q.smalltalk == "bye":
+        d.say("Goodbye!" if en else "再见！欢迎随时再来咨询。")
+    else:
+        hello = "Hello! " if q.smalltalk == "greeting" else ""
+        d.say(f"{hello}I answer from {_names(ctx, list(ctx.plans))} only: which measures apply to you, "
+              "who leads a task, and the complete list of tasks a unit leads or supports, each with its source."
+              if en else
+              f"{'您好！' if q.smalltalk == 'greeting' else ''}我根据已收录的方案（{_names(ctx, list(ctx.plans))}）作答："
+              "哪些措施适用于您、某项任务由哪个单位牵头、某个单位牵头或参与的全部任务，每条都注明出处。")

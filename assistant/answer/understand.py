@@ -1,7 +1,13 @@
-"""Understand a question: which plan(s), unit(s), task number(s), role, and kind.
+"""Understand one user turn: slots (plans, units, task numbers, role, fact, topic) and intent.
 
-Pure functions over the plans and the unit registry; follow-ups ("那它的责任单位呢？",
-"石柱县呢？", "第二项呢？") inherit the slots they leave out from the previous turn.
+Pure functions over the plans and the unit registry of the index; no retrieval here.
+Slots come from the index (plan names and regions, unit registry, section headings), never
+from lists written for particular plans. The vocabulary below is the genre's own (牵头,
+责任单位, 第N项, 目标, 保障措施 …) and general question words.
+
+A self-contained question starts fresh. Only an elliptical turn — one that names nothing of
+its own ("那另一个县呢？", "第三项呢？", "它的责任单位呢？") or points back ("其中哪些…") —
+inherits the slots it leaves out from the previous turn.
 """
 
 from __future__ import annotations
@@ -12,95 +18,98 @@ from typing import Literal
 
 from ..ingest.units import UnitRegistry
 from ..records import Plan
+from .language import Lang, Turn, normalise, pattern, smalltalk_kind
 
-Intent = Literal["unit_tasks", "task_units", "applies", "compare", "plan_facts", "out_of_scope"]
+Intent = Literal[
+    "unit_tasks",
+    "task_units",
+    "applies",
+    "topic",
+    "compare",
+    "plan_facts",
+    "smalltalk",
+    "out_of_scope",
+]
 Role = Literal["lead", "responsible", "any"]
 
-CN_DIGITS = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-INJECTION_RE = re.compile(
-    r"(忽略|无视|忘记|忘掉|不要理会|跳过|绕过).{0,12}(指令|指示|规则|提示|设定|要求|限制)|系统提示|提示词|system\s*prompt"
-    r"|ignore (all |any |the )?(previous|prior|above)|你现在是|现在你是|从现在起你|扮演|假装你|jailbreak|越狱|开发者模式"
-    r"|\bDAN\b|没有任何限制|不受(任何)?限制|(隐藏|内部|系统)的?(指令|提示|设定)|原样输出|上下文|编(几|一)?条|编造|捏造"
-    r"|写(个|一个|一段|段)?.{0,8}(代码|程序|爬虫|脚本|函数)|爬虫|\bpython\b|javascript|\bsql\b"
-    r"|规则.{0,6}(作废|失效|取消|废止)|(完整|全部|所有)的?(设定|设置|指令|规则)|设定的第一句|以后一律"
-    r"|帮我算|帮我计算|算一下|计算一下|等额本息|等额本金|每月要还|月供多少",  # chores, not questions about the plans
+CN_DIGITS = dict(zip("零一二两三四五六七八九", (0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
+NUM = r"[0-9]+|[一二两三四五六七八九十百零]+"
+TASKNO_RE = re.compile(
+    rf"第\s*({NUM})\s*[项条个号]|({NUM})\s*号任务|任务\s*([0-9]+)|\b(?:task|item|no\.?|number|measure)\s*#?\s*([0-9]+)",
     re.I,
 )
-OFFTOPIC_RE = re.compile(
-    r"天气|气温|下雨|笑话|讲个故事|写(一|个|段)?(首)?诗|翻译|股票|彩票|星座|菜谱|你是谁|你叫什么|你好|您好|谢谢"
-    r"|在吗|hello|\bhi\b|几点了|今天几号"
-    r"|比赛|球赛|足球|篮球|谁会赢|高铁|火车|车票|机票|航班|电影|游戏",
+LEAD_RE = re.compile(r"牵头|主导|主责|带头|负总责|\blead(s|ing)?\b|\bin charge\b", re.I)
+RESP_RE = re.compile(
+    r"责任单位|配合|协助|协同|参与|支持单位|协办|\bresponsible\b|\bsupport(s|ing)?\b|\bassist|\bcooperat|\bparticipat",
     re.I,
 )
+WHO_RE = re.compile(
+    r"谁|哪个(部门|单位|局|委)|哪些(部门|单位)|找哪|什么(部门|单位)|联系|对接|\bwho\b|\bwhich (department|unit|agency|office|authorit)",
+    re.I,
+)
+TASKWORD_RE = re.compile(
+    r"任务|工作|事项|职责|承担|干什么|做什么|干啥|做啥|哪些事|啥事|涉及|分工|管什么|管哪些|\btasks?\b|\bduties\b|\bresponsib",
+    re.I,
+)
+LIST_RE = re.compile(r"哪些|什么|多少|几项|几个|清单|列出|列一下|啥|哪几|\bwhat\b|\bwhich\b|\blist\b", re.I)
+COUNT_RE = re.compile(r"多少|几项|几个|几条|总共|一共|共有|总数|\bhow many\b|\bnumber of\b", re.I)
 COMPARE_RE = re.compile(
-    r"比较|对比|比一比|区别|不同|差异|异同|相比|两个县|两县|两个方案|两份方案|两地|都有|分别|各自|一样吗"
+    r"比较|对比|比一比|区别|不同|差异|异同|相比|两个(县|区|市|方案)|两地|各自|一样吗|有何不同|\bcompare|\bdifferen|\bversus\b|\bvs\b",
+    re.I,
 )
+TOPIC_FRAME_RE = re.compile(
+    r"(方面|领域|相关|有关|关于|涉及|围绕).{0,8}(措施|任务|政策|内容|事项|举措|开放|工作)|所有|全部|\ball\b.{0,20}\b(measures|tasks)\b"
+    r"|\b(measures|tasks) (on|about|concerning|related to|regarding|for)\b",
+    re.I,
+)
+ANAPHORA_RE = re.compile(r"^(那|那么)?(其中|这些|上述|以上|它|它们|该项|这项|此项|这条|那项)|\b(it|its|them|those|these)\b", re.I)
+SUBSET_RE = re.compile(r"^(那|那么)?(其中|这些|上述|以上|它们)|\b(of them|of those|among them)\b", re.I)
 FACT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("doc_number", re.compile(r"文号|发文字号|发文号")),
-    ("organisation", re.compile(r"保障措施|组织实施|组织领导|怎么保障|如何保障|组织保障|推进组")),
+    ("doc_number", re.compile(r"文号|发文字号|发文号|document number", re.I)),
+    (
+        "organisation",
+        re.compile(r"保障措施|组织实施|组织领导|怎么保障|如何保障|组织保障|推进组|工作机制|safeguard|implementation arrangement", re.I),
+    ),
     (
         "task_count",
         re.compile(
-            r"(多少|几)\s*(项|个|条)\s*(试点|改革){0,2}(任务|措施)|(任务|措施).{0,4}(多少|几)\s*(项|个|条)|任务数"
-            r"|共有.{0,6}(项|个)任务|(一共|总共|共)(有)?(多少|几)(项|个|条)"
+            r"(多少|几)\s*(项|个|条)\s*(试点|改革){0,2}(任务|措施)|(任务|措施).{0,4}(多少|几)\s*(项|个|条)|任务(总)?数"
+            r"|共有.{0,6}(项|个)任务|(一共|总共|共)(有|列)?(多少|几)(项|个|条)|how many (tasks|measures)",
+            re.I,
         ),
     ),
-    (
-        "period",
-        re.compile(r"(试点|方案|实施).{0,6}(期限|几年|多少年|多长时间|多久|时间多长)|试点期|期限"),
-    ),
+    ("period", re.compile(r"(试点|方案|实施).{0,6}(期限|几年|多少年|多长时间|多久|时间多长)|试点期|期限|how long|duration", re.I)),
     (
         "issued",
         re.compile(
             r"(什么时候|何时|哪天|哪一天|哪一年|哪年|日期|时间).{0,6}(印发|发布|出台|下发|发的|印的|公布)"
-            r"|(印发|发布|出台|下发|公布).{0,6}(什么时候|何时|哪天|日期|时间)|印发日期|发文日期|落款"
+            r"|(印发|发布|出台|下发|公布).{0,6}(什么时候|何时|哪天|日期|时间)|印发日期|发文日期|落款|\bwhen\b.{0,30}\b(issued|published|released)\b",
+            re.I,
         ),
     ),
     (
         "issuer",
         re.compile(
-            r"谁(发布|印发|制定|出台|发的)|(哪个|什么|哪家)(单位|部门|机关).{0,3}(发布|印发|制定|出台|发的|发)|发文机关|发文单位"
+            r"谁(发布|印发|制定|出台|发的)|(哪个|什么|哪家)(单位|部门|机关).{0,3}(发布|印发|制定|出台|发的|发)|发文机关|发文单位|who issued",
+            re.I,
         ),
     ),
-    ("title", re.compile(r"标题|全称|(方案|文件)(的)?名称|方案叫什么")),
+    ("title", re.compile(r"标题|全称|(方案|文件)(的)?名称|方案叫什么|full title", re.I)),
+    ("goal", re.compile(r"目标|目的是|要达到|\bgoals?\b|\bobjectives?\b|\btargets?\b", re.I)),
+    ("principles", re.compile(r"原则|\bprinciples?\b", re.I)),
+    ("guidance", re.compile(r"指导思想|guiding (thought|ideology)", re.I)),
 )
-LEAD_RE = re.compile(r"牵头|主导|主责|带头|负总责")
-RESP_RE = re.compile(r"责任单位|配合|协助|协同|参与|支持单位|配合单位|协办")
-WHO_RE = re.compile(
-    r"谁|哪个(部门|单位|局|委)|哪些(部门|单位)|找哪|什么(部门|单位)|联系|对接|咨询|办理"
-)
-TASKWORD_RE = re.compile(
-    r"任务|工作|事项|职责|负责|承担|干什么|做什么|干啥|做啥|哪些事|啥事|涉及|分工|管什么|管哪些"
-)
-FIGURE_ASK_RE = re.compile(  # the question asks for a figure (a rate, an amount, a count of people)
-    r"比例|税率|利率|多少钱|多少元|几套|多少套|加多少|是多少|标准是|拿多少|招多少|多少人|怎么算|如何计算|算法"
-)
-LIST_RE = re.compile(r"哪些|什么|多少|几项|几个|清单|列出|列一下|啥|做什么|负责什么|任务|工作|哪几")
-TASKNO_RE = re.compile(
-    r"第\s*([0-9]+|[一二两三四五六七八九十百零]+)\s*[项条个号]|([0-9]+)\s*号任务|任务\s*([0-9]+)"
-)
-FILLER_RE = re.compile(
-    r"[\s，。、；：！？?!,.;:“”\"'（）()]|那么|那|呢|吗|吧|啊|呀|的|了|它|这项|该项|这个|那个|这条|还有|还|再|又|是|谁|什么|哪些|哪个|"
-    r"单位|部门|牵头|责任|配合|负责|一下|请问|县|项|条|第|任务|有没有|类似|一样|相关|同样|也|要|找|哪|问|应该|去|归|管"
-    r"|具体|作为|参与|协助|协同|支持|呢|分别|又|谁家|的话|那边|这边|怎么样|如何|情况"
+# Question frames around a topic ("跟…有关的", "…方面有哪些"): removed before the topic words
+# are read; the remaining words go through the general stop list (data/lexicon.toml).
+FRAME_RE = re.compile(
+    r"(跟|和|与|同)(?=[^，。？?]{1,12}(有关|相关))|有关的?|相关的?|方面的?|领域的?|哪些|什么|多少|"
+    r"牵头单位|责任单位|配合单位|牵头|负责|配合|参与|不同|区别|差异|异同|比较|对比|相比|一样|各自|分别",
 )
 
 
 @dataclass(frozen=True)
 class Query:
-    text: str
+    text: str  # the question itself (normalised, wrappers removed)
     intent: Intent
     plan_ids: tuple[str, ...]
     units: tuple[str, ...] = ()  # canonical names
@@ -108,8 +117,14 @@ class Query:
     task_numbers: tuple[int, ...] = ()
     role: Role = "any"
     fact: str | None = None
-    topic: str = ""  # text used for retrieval
+    topic: str = ""  # the words left once slots and question frames are removed
+    lang: Lang = "zh"
     follow_up: bool = False
+    subset: bool = False  # "其中哪些…": filter the previous answer's tasks
+    wants_count: bool = False
+    smalltalk: str = ""
+    plan_named: bool = False  # the question itself names a plan
+    about: str = ""  # the words retrieval uses: this turn's, or the earlier turn a follow-up refers to
 
 
 def cn_number(s: str) -> int | None:
@@ -128,23 +143,25 @@ def cn_number(s: str) -> int | None:
             cur = 0
         else:
             return None
-    return total + cur or None
+    return total + cur
+
+
+def plan_names(plan: Plan) -> set[str]:
+    return {plan.short_name, plan.region, plan.title, plan.name_en} - {""}
 
 
 def plans_mentioned(text: str, plans: dict[str, Plan]) -> tuple[str, ...]:
-    hits = []
-    for pid, p in plans.items():
-        names = {p.short_name, p.region, p.title} - {""}
-        if any(n in text for n in names):
-            hits.append(pid)
-    return tuple(hits)
+    low = text.lower()
+    return tuple(
+        pid for pid, p in plans.items() if any(n.lower() in low for n in plan_names(p))
+    )
 
 
 def task_numbers_in(text: str) -> tuple[int, ...]:
     out = []
     for m in TASKNO_RE.finditer(text):
         n = cn_number(next(g for g in m.groups() if g))
-        if n:
+        if n is not None:
             out.append(n)
     return tuple(dict.fromkeys(out))
 
@@ -158,169 +175,152 @@ def role_in(text: str) -> Role | None:
     return None
 
 
-def is_elliptical(text: str, registry_mentions: tuple[str, ...], plans: dict[str, Plan]) -> bool:
-    """A follow-up that leaves out what it is about ("石柱县呢？", "那配合的呢")."""
+def fact_in(text: str) -> str | None:
+    return next((name for name, rx in FACT_PATTERNS if rx.search(text)), None)
+
+
+def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
+    """What the question is about once plan names, units, task numbers and frames are gone."""
     rest = text
-    for s in sorted(
-        [*registry_mentions, *(n for p in plans.values() for n in (p.region, p.short_name) if n)],
-        key=len,
-        reverse=True,
-    ):
-        rest = rest.replace(s, "")
-    rest = TASKNO_RE.sub("", rest)
-    rest = FILLER_RE.sub("", rest)
-    return len(rest) <= 1
+    names = [*mentions, *(n for p in plans.values() for n in plan_names(p))]
+    for s in sorted(names, key=len, reverse=True):
+        rest = re.sub(re.escape(s), " ", rest, flags=re.I)
+    rest = TASKNO_RE.sub(" ", rest)
+    rest = FRAME_RE.sub(" ", rest)
+    from ..retrieval.topics import ALT_SPLIT_RE, content_words
+
+    pieces = (" ".join(content_words(piece)) for piece in ALT_SPLIT_RE.split(rest))
+    return "、".join(p for p in pieces if p)
 
 
 def understand(
-    text: str,
+    raw: str,
     plans: dict[str, Plan],
     registry: UnitRegistry,
     pinned_plan: str | None = None,
     previous: Query | None = None,
 ) -> Query:
-    text = text.strip()
+    turn = normalise(raw)
+    return understand_turn(turn, plans, registry, pinned_plan, previous)
+
+
+def understand_turn(
+    turn: Turn,
+    plans: dict[str, Plan],
+    registry: UnitRegistry,
+    pinned_plan: str | None = None,
+    previous: Query | None = None,
+) -> Query:
+    text, lang = turn.text, turn.lang
+    all_ids = (pinned_plan,) if pinned_plan else tuple(plans)
+    small = smalltalk_kind(turn)
+    if small:
+        return Query(text, "smalltalk", all_ids, lang=lang, smalltalk=small)
+    if pattern("out_of_scope", "injection").search(text):
+        return Query(text, "out_of_scope", all_ids, lang=lang)
     mentioned = plans_mentioned(text, plans)
-    plan_ids = mentioned or ((pinned_plan,) if pinned_plan else tuple(plans))
-    mentions: tuple[str, ...] = tuple(
-        _unit_mentions(_unquoted(text, registry, plan_ids), registry, plan_ids)
-    )
+    plan_ids = mentioned or all_ids
+    mentions = tuple(a for a, _ in registry.mentions(_unquoted(text), plan_ids))
     units = _resolve(mentions, registry, plan_ids)
     numbers = task_numbers_in(text)
     role = role_in(_without(text, mentions))
-    if INJECTION_RE.search(text):
-        return Query(text, "out_of_scope", plan_ids)
-    elliptical = previous is not None and is_elliptical(text, mentions, plans)
-    if elliptical and previous is not None and previous.intent != "out_of_scope":
-        plan_ids = mentioned or previous.plan_ids
-        mentions = mentions or previous.unit_mentions
-        units = _resolve(mentions, registry, plan_ids) if mentions else ()
-        intent: Intent = previous.intent
-        if numbers and intent not in ("task_units",):
-            intent = "task_units"
-        if len(mentioned) == 1 and intent == "compare":
-            intent = "task_units" if WHO_RE.search(text) or role else "applies"
-        elif intent == "applies" and (WHO_RE.search(text) or role):
-            intent = "task_units"
-        return replace(
-            previous,
-            text=text,
-            intent=intent,
-            plan_ids=plan_ids,
-            units=units,
-            unit_mentions=mentions,
-            task_numbers=numbers or previous.task_numbers,
-            role=role or previous.role,
-            follow_up=True,
-        )
-    fact = next((name for name, rx in FACT_PATTERNS if rx.search(text)), None)
-    if (
-        fact
-        and not numbers
-        and not (units and LIST_RE.search(text) and fact in ("issued", "title"))
-    ):
-        if not units or fact in ("doc_number", "issuer", "organisation"):
-            return Query(text, "plan_facts", plan_ids, fact=fact, topic=text)
-    if (
-        not units
-        and not numbers
-        and not _domain_words(text)
-        and not (LEAD_RE.search(text) or RESP_RE.search(text))
-    ):
-        if OFFTOPIC_RE.search(text) or not PUBLIC_RE.search(text):
-            return Query(
-                text, "out_of_scope", plan_ids
-            )  # neither these plans' topics nor public affairs
-    if numbers:
+    topic = topic_words(text, mentions, plans)
+    wants_count = bool(COUNT_RE.search(text))
+    base = Query(
+        text, "applies", plan_ids, units, mentions, numbers, role or "any", None, topic, lang,
+        wants_count=wants_count, plan_named=bool(mentioned), about=text,
+    )
+    if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
+        # nothing of its own but perhaps a number ("第三项呢？"): the rest comes from before
+        elliptical = not units and not topic and not fact_in(text) and not (numbers and mentioned)
+        if elliptical or ANAPHORA_RE.search(text):
+            return _follow_up(base, previous, mentioned, role, registry, text)
+    return replace(base, **_classify(base, plans, mentioned, role))
+
+
+def _classify(
+    q: Query, plans: dict[str, Plan], mentioned: tuple[str, ...], role: Role | None
+) -> dict[str, object]:
+    text = q.text
+    rest = _without(text, q.unit_mentions)
+    if q.task_numbers:
+        return {"intent": "task_units"}
+    fact = fact_in(text)
+    asks_tasks = bool(TASKWORD_RE.search(rest) or role or LIST_RE.search(rest))
+    if q.units and asks_tasks and not WHO_RE.search(rest):
+        if not (fact and not TASKWORD_RE.search(rest)):
+            return {"intent": "unit_tasks"}
+    if fact and not q.units:
+        return {"intent": "plan_facts", "fact": fact}
+    if len(plans) > 1 and (COMPARE_RE.search(text) or len(mentioned) >= 2) and not q.units:
+        return {"intent": "compare", "plan_ids": mentioned if len(mentioned) >= 2 else q.plan_ids}
+    if pattern("out_of_scope", "chores").search(text) and not (q.units or fact):
+        return {"intent": "out_of_scope"}
+    if TOPIC_FRAME_RE.search(text) and q.topic:
+        return {"intent": "topic"}
+    if WHO_RE.search(text) or role:
+        return {"intent": "task_units"}
+    return {"intent": "applies"}
+
+
+def _follow_up(
+    q: Query,
+    previous: Query,
+    mentioned: tuple[str, ...],
+    role: Role | None,
+    registry: UnitRegistry,
+    text: str,
+) -> Query:
+    """An elliptical turn: keep what it says, take the rest from the previous turn."""
+    plan_ids = mentioned or previous.plan_ids
+    mentions = q.unit_mentions or previous.unit_mentions
+    units = _resolve(mentions, registry, plan_ids) if mentions else ()
+    intent: Intent = previous.intent
+    numbers = q.task_numbers or (previous.task_numbers if not mentioned else ())
+    if SUBSET_RE.search(text) and q.topic:
+        # "其中哪些和消费有关？": the previous answer's tasks, filtered by the new topic
+        return replace(q, intent="topic", plan_ids=previous.plan_ids, subset=True, follow_up=True)
+    if q.task_numbers:
         intent = "task_units"
-    elif (
-        units
-        and _asks_for_tasks(_without(text, mentions))
-        and not WHO_RE.search(text.replace(units_text(mentions), ""))
-    ):
-        intent = "unit_tasks"
-    elif (
-        (len(mentioned) >= 2 or (COMPARE_RE.search(text) and not mentioned))
-        and len(plans) > 1
-        and not units
-    ):
-        intent = "compare"
-        plan_ids = mentioned if len(mentioned) >= 2 else tuple(plans)
-    elif WHO_RE.search(text):
+    elif intent == "compare" and len(mentioned) == 1:
+        intent = "task_units" if (WHO_RE.search(text) or role) else "applies"
+    elif intent in ("applies", "topic") and (WHO_RE.search(text) or role):
         intent = "task_units"
-    else:
-        intent = "applies"
-    return Query(text, intent, plan_ids, units, tuple(mentions), numbers, role or "any", None, text)
+    return replace(
+        previous,
+        text=text,
+        intent=intent,
+        plan_ids=plan_ids,
+        units=units,
+        unit_mentions=mentions,
+        task_numbers=numbers,
+        role=role or previous.role,
+        lang=q.lang,
+        follow_up=True,
+        subset=False,
+        wants_count=q.wants_count or previous.wants_count,
+        plan_named=bool(mentioned),
+    )
 
 
 QUOTED_RE = re.compile(r"“([^”]*)”|\"([^\"]*)\"|「([^」]*)」")
 
 
-def _unquoted(text: str, registry: UnitRegistry, plan_ids: tuple[str, ...]) -> str:
-    """Quoted text names a topic (“央行贸易金融区块链平台”), unless it is exactly a unit."""
-
-    def keep(m: re.Match[str]) -> str:
-        inner = next(g for g in m.groups() if g is not None)
-        return inner if registry.resolve(inner, plan_ids) and inner in registry._index else " "
-
-    return QUOTED_RE.sub(keep, text)
+def _unquoted(text: str) -> str:
+    """Quoted text names a topic (“央行贸易金融区块链平台”), not a unit to list tasks for."""
+    return QUOTED_RE.sub(" ", text)
 
 
-def _without(text: str, mentions: list[str] | tuple[str, ...]) -> str:
+def _without(text: str, mentions: tuple[str, ...]) -> str:
     for m in sorted(mentions, key=len, reverse=True):
         text = text.replace(m, " ")
     return text
 
 
-def _asks_for_tasks(text: str) -> bool:
-    """A question about a unit asks for its tasks: task or role words, or list words
-    that are not asking for a figure ("人行…房贷利率是多少" is not a task list)."""
-    if TASKWORD_RE.search(text) or LEAD_RE.search(text) or RESP_RE.search(text):
-        return True
-    return bool(LIST_RE.search(text)) and not FIGURE_ASK_RE.search(text)
-
-
-def units_text(mentions: list[str] | tuple[str, ...]) -> str:
-    return mentions[0] if mentions else "\x00"
-
-
-def _unit_mentions(text: str, registry: UnitRegistry, plan_ids: tuple[str, ...]) -> list[str]:
-    """Surface strings of units named in the text, longest alias first."""
-    found: list[tuple[int, str]] = []
-    taken = [False] * len(text)
-    for alias in registry._by_length:
-        if len(alias) < 2 or not registry.resolve(alias, plan_ids):
-            continue
-        for m in re.finditer(re.escape(alias), text):
-            if not any(taken[m.start() : m.end()]):
-                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-                found.append((m.start(), alias))
-    return [a for _, a in sorted(found)]
-
-
 def _resolve(
-    mentions: list[str] | tuple[str, ...], registry: UnitRegistry, plan_ids: tuple[str, ...]
+    mentions: tuple[str, ...], registry: UnitRegistry, plan_ids: tuple[str, ...]
 ) -> tuple[str, ...]:
     out: list[str] = []
     for m in mentions:
         out += [u.name for u in registry.resolve(m, plan_ids) if u.name not in out]
     return tuple(out)
-
-
-DOMAIN_RE = re.compile(
-    r"外资|外商|投资|开放|试点|任务|措施|政策|方案|企业|公司|医疗|医院|诊所|药|旅行社|旅游|金融|银行|保险|教育|学校|"
-    r"人才|知识产权|数据|电力|售电|网站|备案|养老|消费|商圈|跨境|贸易|税|职业资格|签证|港澳|香港|澳门|外籍|融资|担保|科技|专利"
-    r"|商标|侵权|仿冒|营商环境|准入|监管|高校|大学|研究院|研究所|研发|分支机构|法定代表人|国企|事业单位|出入境|区块链|光伏|演出|"
-    r"酒店|电商|直播|网信|债券|碳|贷款|不动产|审批|承诺制|标准地|高新|外国|境外|留学|外企|中医|药材|夜市|夜间"
-)
-
-
-PUBLIC_RE = re.compile(
-    r"政府|县里|政策|规定|办理|申请|补贴|补助|医保|社保|养老|退休|学校|上学|入学|小学|公务员|招聘|户口|买房|房子|商品房|"
-    r"房贷|公租房|证|许可|审批|收费|费用|税|工资|待遇|条件|手续|部门|单位|登记|执照|营业|报销|低保|扶持|奖励|宅基地|农村|"
-    r"停车|罚款|违章|城管|拆迁|征地|就业|失业|职称|考试|高考|中考|户籍|身份证|驾照|公积金"
-)
-
-
-def _domain_words(text: str) -> bool:
-    return bool(DOMAIN_RE.search(text))

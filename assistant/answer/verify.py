@@ -5,8 +5,9 @@
   (its quote or its unit lists);
 - every number in a line appears in a cited quote, is a cited task number, or is
   a count the tables produced.
-Lines that fail are dropped (repair); the caller falls back to the extractive
-answer when nothing supported is left.
+A list item's leading ordinal ("1. ") is structure, not a claim. The extractive answer is only
+checked (a failing line is a composer bug, reported in ``Answer.checks``); LLM lines that fail
+are dropped, and the caller falls back to the extractive answer when nothing is left.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from ..records import Citation
 
 MARKER_RE = re.compile(r"\[(\d+)\]")
 NUMBER_RE = re.compile(r"\d+")
+ORDINAL_RE = re.compile(r"^\s*\d{1,3}\.\s")
+TASK_REF_RE = re.compile(r"第(\d+)项|\b[Tt]ask (\d+)\b")
 
 
 @dataclass
@@ -71,9 +74,9 @@ def verify(
         bad_markers = [m for m in MARKER_RE.findall(line) if int(m) not in markers]
         if bad_markers:
             reasons.append(f"引用标记 {', '.join(bad_markers)} 没有对应来源")
-        bare = MARKER_RE.sub("", line)
-        bare = re.sub(
-            r"第\d+项", lambda m: m.group(0) if m.group(0)[1:-1] in numbers else "第?项", bare
+        bare = ORDINAL_RE.sub("", MARKER_RE.sub("", line))
+        bare = TASK_REF_RE.sub(
+            lambda m: m.group(0) if (m.group(1) or m.group(2)) in numbers else "第?项", bare
         )
         for n in NUMBER_RE.findall(bare):
             if n not in numbers:

@@ -2,7 +2,7 @@
 
 Every format is reduced to the same line-oriented text the parser reads:
 paragraphs as lines, and tables as one tab-indented cell per line with a blank
-line between rows (the shape of 石柱's annex as received).
+line between rows (the shape of annexes extracted from office documents).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..records import Issue, Plan
+from .units import short_region
 
 PLAN_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
-REGION_RE = re.compile(r"([\u4e00-\u9fa5]{1,8}?(?:土家族自治县|自治县|县|区|市))")
+REGION_RE = re.compile(r"([\u4e00-\u9fa5]{1,8}?(?:自治县|自治州|县|区|市|州|省))")
 DOCNO_RE = re.compile(r"([\u4e00-\u9fa5]{2,10}〔\s*\d{4}\s*〕\s*\d+\s*号)")
 DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 
@@ -131,16 +132,9 @@ def load_source(path: Path) -> SourceFile:
         source_file=path.name,
         checksum=checksum,
         short_name=meta.get("short_name") or short_region(region),
+        name_en=str(meta.get("name_en") or ""),
     )
     return SourceFile(plan=plan, text=text, issues=tuple(issues))
-
-
-def short_region(region: str) -> str:
-    """石柱土家族自治县 → 石柱, 垫江县 → 垫江."""
-    for suffix in ("土家族自治县", "自治县", "县", "区", "市"):
-        if region.endswith(suffix) and len(region) > len(suffix):
-            return region[: -len(suffix)]
-    return region
 
 
 def infer_metadata(text: str) -> dict[str, str]:

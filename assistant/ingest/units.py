@@ -1,8 +1,8 @@
 """Units (departments): splitting printed unit lists, aliases, and resolution.
 
 Curated aliases live in a data file (`corpus/aliases.toml`); the rules here only
-add the obvious ones (县科技局 → 科技局, 石柱县科技局). Resolution is scoped by
-region: 人行 means 人行垫江县支行 in 垫江 and 人行丰都支行 in 石柱.
+add the obvious ones (县科技局 → 科技局, 某县科技局). Resolution is scoped by
+region: 人行 means a different county sub-branch in each plan's region.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from pathlib import Path
 from ..records import Plan, Task, Unit
 
 SEPARATORS = "、，,；;"
-COLLECTIVE_RE = re.compile(r"^(县级)?各|^相关|^有关|成员单位$|^项目牵头单位$")
+LEVELS = "省市州盟区县旗镇乡"  # the government levels a plan's region can end with
+COLLECTIVE_RE = re.compile(
+    rf"^([{LEVELS}]{{1,2}}级|[{LEVELS}](政府|委)?)?各|^相关|^有关|成员单位$|^项目牵头单位$"
+)
 ETC_SUFFIX_RE = re.compile(r"等(责任|相关|有关)?(部门|单位)$")
 PAREN_ALIAS_RE = re.compile(r"^(.+?)[（(](.+?)[)）]$")
 
@@ -25,7 +28,7 @@ def split_units(text: str) -> list[tuple[str, str | None]]:
     """Split a printed unit list into (name, alias-in-parentheses) pairs.
 
     Splits on 、，；(never inside parentheses), on 及 before a collective
-    (县商务委及各行业主管部门), and drops a trailing 等责任部门.
+    (县科技局及各行业主管部门), and drops a trailing 等责任部门.
     """
     parts: list[str] = []
     depth, cur = 0, ""
@@ -86,11 +89,29 @@ class AliasTable:
         return name
 
 
+REGION_NAME_RE = re.compile(rf"^(.{{2,}}?)(?:[^{LEVELS}]{{1,4}}族)*(?:自治)?[{LEVELS}]$")
+
+
+def region_level(region: str) -> str:
+    """The government level a region name ends with: 某某土家族自治县 → 县, 天河区 → 区."""
+    return region[-1] if region and region[-1] in LEVELS else ""
+
+
+def short_region(region: str) -> str:
+    """How people name the region: 酉阳土家族苗族自治县 → 酉阳, 万州区 → 万州, 广州市 → 广州."""
+    m = REGION_NAME_RE.match(region)
+    return m.group(1) if m else region
+
+
 def auto_aliases(name: str, region: str) -> set[str]:
+    """Obvious aliases of a unit named after its government's level: in a 县 plan 县科技局 is
+    also 科技局 / 某某县科技局 / 某某科技局; the same for 区, 市, 省 plans."""
     out: set[str] = set()
-    short = re.sub(r"(土家族自治县|自治县|县)$", "", region)
-    if name.startswith("县") and len(name) > 2:
-        out |= {name[1:], f"{region}{name[1:]}", f"{short}{name[1:]}", f"{short}县{name[1:]}"}
+    level = region_level(region)
+    short = short_region(region)
+    if level and name.startswith(level) and len(name) > 2:
+        rest = name[len(level) :]
+        out |= {rest, f"{region}{rest}", f"{short}{rest}", f"{short}{level}{rest}"}
     if name.endswith("委") and not name.endswith("管委"):
         out.add(name + "员会")
     return out - {name}

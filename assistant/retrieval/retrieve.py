@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..answer.understand import FIGURE_ASK_RE
 from ..records import Chunk, Task
 from .lexical import LexicalRetriever, tokenize
 from .store import IndexStore
@@ -48,13 +47,29 @@ def _load_synonyms(path: Path, mtime: int) -> tuple[tuple[str, str], ...]:
         return ()
     data = tomllib.loads(path.read_text("utf-8"))
     return tuple(
-        (word, plan_term) for plan_term, words in data.get("terms", {}).items() for word in words
+        (word.lower(), plan_term)
+        for table in ("terms", "english")
+        for plan_term, words in data.get(table, {}).items()
+        for word in words
     )
+
+
+def _has_word(text: str, word: str) -> bool:
+    """Chinese words match as substrings, Latin words only as whole words."""
+    if word.isascii():
+        return re.search(rf"\b{re.escape(word)}\b", text) is not None
+    return word in text
+
+
+def synonym_pairs(synonyms_file: Path) -> tuple[tuple[str, str], ...]:
+    """(everyday word, plan term) pairs from corpus/synonyms.toml."""
+    return _synonyms(synonyms_file)
 
 
 def expand_query(text: str, synonyms_file: Path) -> str:
     """Add the plans' own terms for everyday words (香港 → 港澳, 诊所 → 医疗机构)."""
-    extra = [term for word, term in _synonyms(synonyms_file) if word in text and term not in text]
+    low = text.lower()
+    extra = [term for word, term in _synonyms(synonyms_file) if _has_word(low, word) and term not in text]
     return text + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
 
 
@@ -129,62 +144,3 @@ def tasks_from_hits(store: IndexStore, hits: list[Hit], query: str, limit: int =
             if t not in out:
                 out.append(t)
     return out[:limit]
-
-
-def coverage(
-    store: IndexStore, query: str, generic: frozenset[str], plan_ids: Sequence[str] | None = None
-) -> float:
-    """Share of the question's content words that occur in the text of the plans in scope.
-
-    Used to say "本方案未涉及" honestly: retrieval always returns *something*.
-    """
-    import jieba
-
-    text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
-    words = [
-        w
-        for w in jieba.cut(text)
-        if len(w) >= 2 and re.search(r"[\u4e00-\u9fa5A-Za-z]", w) and w not in generic
-    ]
-    for p in store.plans.values():
-        words = [w for w in words if w not in (p.short_name, p.region)]
-    if not words:
-        return 1.0
-    corpus = _corpus_text(store, plan_ids or sorted(store.plans))
-    return sum(1 for w in words if w in corpus) / len(words)
-
-
-def support(store: IndexStore, query: str, task: Task, generic: frozenset[str]) -> int:
-    """How many of the question's content words (after expansion) the task itself says."""
-    import jieba
-
-    text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
-    said = task.text + task.heading
-    return len({w for w in jieba.cut(text) if len(w) >= 2 and w not in generic and w in said})
-
-
-STATED_FIGURE_RE = re.compile(r"\d+(\.\d+)?\s*(%|％|元|万|亿|年|个|项|人|套|倍|天|日|月)")
-
-
-def is_covered(store: IndexStore, query: str, tasks: list[Task], generic: frozenset[str]) -> bool:
-    """The plans answer the question when the best task says at least two of its content
-    words, or one while most of its words occur in the plans in scope (calibrated on the
-    hand-written eval cases; see docs/architecture.md). A question asking for a figure
-    (比例, 税率, 是多少) is covered only if the tasks state one."""
-    if not tasks:
-        return False
-    if FIGURE_ASK_RE.search(query) and not any(STATED_FIGURE_RE.search(t.text) for t in tasks[:2]):
-        return False
-    best = max(support(store, query, t, generic) for t in tasks[:2])
-    scope = sorted({t.plan_id for t in tasks})
-    return best >= 2 or (best >= 1 and coverage(store, query, generic, scope) >= 0.45)
-
-
-_corpus_cache: dict[tuple[str, tuple[str, ...]], str] = {}
-
-
-def _corpus_text(store: IndexStore, plan_ids: Sequence[str]) -> str:
-    key = (store.generation, tuple(plan_ids))
-    if key not in _corpus_cache:
-        _corpus_cache[key] = "".join(c.text for c in store.chunks.values() if c.plan_id in plan_ids)
-    return _corpus_cache[key]

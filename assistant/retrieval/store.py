@@ -73,8 +73,26 @@ class IndexStore:
         return cls(gen, plans, tasks, sections, chunks, registry, issues, settings)
 
     # ---- structured lookups (complete, never top-k) ----
+    def __post_init__(self) -> None:
+        self._tasks_by_key = {(t.plan_id, t.number): t for t in self.tasks}
+        self._task_chunks = {
+            (c.plan_id, c.task_number): c for c in self.chunks.values() if c.kind == "task"
+        }
+        self._topics: dict[tuple[str, int], str] = {}
+        for c in self.chunks.values():  # body paragraphs that restate annex rows lend their heading
+            for n in c.task_numbers:
+                self._topics[(c.plan_id, n)] = self._topics.get((c.plan_id, n), "") + (
+                    " " + " ".join(c.section_path[1:])
+                )
+
     def task(self, plan_id: str, number: int) -> Task | None:
-        return next((t for t in self.tasks if t.plan_id == plan_id and t.number == number), None)
+        return self._tasks_by_key.get((plan_id, number))
+
+    def task_topics(self, task: Task) -> str:
+        """The plan's own headings above a task (and above the body paragraph restating it):
+        the topics a reader would file it under."""
+        own = " ".join((*task.section_path, task.heading))
+        return f"{own} {self._topics.get((task.plan_id, task.number), '')}".strip()
 
     def plan_tasks(self, plan_id: str) -> list[Task]:
         return [t for t in self.tasks if t.plan_id == plan_id]
@@ -103,14 +121,7 @@ class IndexStore:
         return self.chunks.get(chunk_id)
 
     def task_chunk(self, task: Task) -> Chunk | None:
-        return next(
-            (
-                c
-                for c in self.chunks.values()
-                if c.kind == "task" and c.plan_id == task.plan_id and c.task_number == task.number
-            ),
-            None,
-        )
+        return self._task_chunks.get((task.plan_id, task.number))
 
     # ---- retrieval backends (opened lazily) ----
     def embedder(self) -> Any:

@@ -1,0 +1,301 @@
+"""Evidence: everything an answer may say, gathered before a word is written.
+
+``gather_*`` functions read the index (tables, unit registry, retrievers) and return an
+``Evidence``; composition (``compose.py``) is pure over it. A list question gets the complete
+task set from the tables, a topical question every task whose text or headings match, a free
+question the tasks retrieval ranks first, and the coverage verdict says why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..records import Chunk, Section, Status, Task
+from ..retrieval.retrieve import hybrid, tasks_from_hits
+from ..retrieval.store import IndexStore, Role
+from ..retrieval.topics import TopicMatcher, similarity
+from .language import lexicon, pattern
+from .understand import Query
+
+
+@dataclass(frozen=True)
+class TaskGroup:
+    """A complete set of tasks under one heading (a plan and role, a section, a comparison side)."""
+
+    key: str  # what the group is: "lead", "responsible", "collective", "topic", "only", "both" …
+    plan_id: str
+    tasks: tuple[Task, ...]
+    unit: str = ""
+    role: Role = "any"
+    via: str = ""  # a collective unit (县级各部门) through which the asked unit is involved
+    pairs: tuple[tuple[Task, Task], ...] = ()  # for "both": (this plan's task, the other's)
+
+
+@dataclass(frozen=True)
+class Fact:
+    plan_id: str
+    name: str  # doc_number, issued, issuer, title, task_count, period, goal, principles …
+    value: str  # the value as the plan prints it ('' when the plan does not state it)
+    chunk: Chunk | None = None
+    section: Section | None = None
+    parts: tuple[tuple[str, Chunk], ...] = ()  # sub-headings and their paragraphs
+
+
+@dataclass(frozen=True)
+class Evidence:
+    status: Status
+    groups: tuple[TaskGroup, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    closest: tuple[Task, ...] = ()
+    missing_numbers: tuple[int, ...] = ()
+    missing_units: tuple[str, ...] = ()
+    topic: str = ""  # the topic words the tasks were matched on
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    def tasks(self) -> list[Task]:
+        """Every task the evidence holds, in order, once."""
+        out: list[Task] = []
+        for g in self.groups:
+            for t in g.tasks:
+                if t not in out:
+                    out.append(t)
+        return out
+
+
+NONE = Evidence("answered")
+
+
+def matcher(store: IndexStore) -> TopicMatcher:
+    return TopicMatcher.for_store(store)
+
+
+# ---- per intent ----
+def gather_unit_tasks(store: IndexStore, q: Query) -> Evidence:
+    groups: list[TaskGroup] = []
+    roles: list[Role] = ["lead", "responsible"] if q.role == "any" else [q.role]
+    for pid in q.plan_ids:
+        for unit in (u for u in q.units if pid in store.registry.units[u].plans):
+            for role in roles:
+                groups.append(
+                    TaskGroup(role, pid, tuple(store.tasks_for_unit(unit, pid, role)), unit, role)
+                )
+            if "responsible" in roles:
+                groups += _collective_groups(store, pid, unit)
+    if not groups:
+        return Evidence("not_covered", missing_units=q.unit_mentions or q.units,
+                        reasons=("所问单位不在所选方案的任务分工中",))
+    return Evidence("answered", tuple(groups))
+
+
+def _collective_groups(store: IndexStore, pid: str, unit: str) -> list[TaskGroup]:
+    """Tasks whose 责任单位 is a collective of the plan's own level (县级各部门, 区级各部门) involve
+    every department of that government: listed apart, so the named list stays exact."""
+    plan = store.plans[pid]
+    u = store.registry.units.get(unit)
+    if u is None or u.collective or not plan.level or not unit.startswith(plan.level):
+        return []
+    out = []
+    for name, cu in store.registry.units.items():
+        if not cu.collective or pid not in cu.plans:
+            continue
+        if not re.match(rf"^{plan.level}(级|政府)?各(部门|单位)", name):
+            continue
+        tasks = tuple(
+            t for t in store.tasks_for_unit(name, pid, "responsible") if unit not in t.units()
+        )
+        if tasks:
+            out.append(TaskGroup("collective", pid, tasks, unit, "responsible", via=name))
+    return out
+
+
+def gather_task_units(store: IndexStore, q: Query) -> Evidence:
+    if q.task_numbers:
+        found: list[Task] = []
+        missing: list[int] = []
+        for n in q.task_numbers:
+            hits = [t for pid in q.plan_ids if (t := store.task(pid, n))]
+            found += hits
+            if not hits:
+                missing.append(n)
+        if not found:
+            return Evidence("not_covered", missing_numbers=tuple(missing),
+                            reasons=("所选方案没有这一编号的任务",))
+        groups = tuple(TaskGroup("task", t.plan_id, (t,)) for t in found)
+        return Evidence("answered", groups, missing_numbers=tuple(missing))
+    return _free_text(store, q, limit=3, single=True)
+
+
+def gather_applies(store: IndexStore, q: Query) -> Evidence:
+    return _free_text(store, q, limit=4, single=False)
+
+
+def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidence:
+    text = q.topic or q.about or q.text
+    about = q.about or q.text
+    ranked = tasks_from_hits(store, hybrid(store, about, list(q.plan_ids), k=8), text, 8)
+    m = matcher(store)
+    scored = [(m.support(text, t), t) for t in ranked]
+    verdict = coverage_verdict(store, q, scored)
+    if verdict != "answered":
+        return Evidence(verdict, closest=tuple(t for _, t in scored[:2]), topic=text,
+                        reasons=("方案中没有同时说到问题要点的任务",))
+    best = max(s for s, _ in scored)
+    if single:
+        # the best task, and others only while they say as much of the question
+        keep = [t for s, t in scored[:limit] if s >= best]
+    else:
+        keep = [t for s, t in scored[:limit] if s >= max(1.0, best * 0.75)]
+    keep = keep or [scored[0][1]]
+    return Evidence("answered", (TaskGroup("ranked", keep[0].plan_id, tuple(keep)),), topic=text)
+
+
+def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task]]) -> Status:
+    """answered when a top task says the question's point; otherwise not_covered when the
+    question is about things the plans speak of at all, else out_of_scope."""
+    if not scored:
+        return "not_covered"
+    best = max(s for s, _ in scored[:3])
+    if pattern("figures", "ask").search(q.text) and not any(
+        re.search(r"\d+(\.\d+)?\s*(%|％|元|万|亿|个|项|人|套|倍|天|日)", t.text) for _, t in scored[:2]
+    ):
+        return "not_covered"
+    if best >= 1.0:
+        return "answered"
+    m = matcher(store)
+    public = lexicon()["public"]["words"]
+    if m.corpus_share(q.topic or q.text) == 0.0 and not any(w in q.text.lower() for w in public):
+        return "out_of_scope"  # the plans never speak of it, and it is no public-affairs question
+    return "not_covered"
+
+
+def gather_topic(store: IndexStore, q: Query, within: list[Task] | None = None) -> Evidence:
+    m = matcher(store)
+    topic = q.topic
+    groups = []
+    for pid in q.plan_ids:
+        pool = [t for t in (within or store.plan_tasks(pid)) if t.plan_id == pid]
+        tasks = tuple(t for t in pool if m.matches(topic, t))
+        if tasks:
+            groups.append(TaskGroup("topic", pid, tasks))
+    if groups:
+        return Evidence("answered", tuple(groups), topic=topic)
+    # nothing on that topic: say so, and show what ranks closest
+    fallback = _free_text(store, q, limit=3, single=False)
+    if fallback.status == "answered":
+        return Evidence("not_covered", closest=fallback.tasks()[:2], topic=topic,
+                        reasons=("没有任务的文字或标题说到这一主题",))
+    return fallback
+
+
+def gather_compare(store: IndexStore, q: Query) -> Evidence:
+    """Per plan, the tasks on the topic; then aligned: only in one plan, in both."""
+    m = matcher(store)
+    per_plan: dict[str, list[Task]] = {}
+    for pid in q.plan_ids:
+        tasks = [t for t in store.plan_tasks(pid) if m.matches(q.topic, t)] if q.topic else []
+        if not tasks and q.topic:
+            ranked = tasks_from_hits(store, hybrid(store, q.text, [pid], k=8), q.topic, 3)
+            tasks = [t for t in ranked if m.support(q.topic, t) >= 1.0][:3]
+        per_plan[pid] = tasks
+    if not any(per_plan.values()):
+        return Evidence("not_covered", topic=q.topic, reasons=("各方案都没有这一主题的任务",))
+    groups: list[TaskGroup] = []
+    pids = list(per_plan)
+    pairs: list[tuple[Task, Task]] = []
+    for i, pid in enumerate(pids):
+        others = [t for o in pids if o != pid for t in per_plan[o]]
+        only = []
+        for t in per_plan[pid]:
+            match = max(others, key=lambda o: similarity(t.text, o.text), default=None)
+            if match is not None and similarity(t.text, match.text) >= 0.5:
+                if i > 0 and all(b is not t for _, b in pairs):
+                    pairs.append((match, t))  # every later plan's task that the first plan shares
+            else:
+                only.append(t)
+        groups.append(TaskGroup("only", pid, tuple(only)))
+    if pairs:
+        pairs.sort(key=lambda ab: (ab[0].number, ab[1].number))
+        groups.append(TaskGroup("both", pids[0], tuple(dict.fromkeys(a for a, _ in pairs)), pairs=tuple(pairs)))
+    return Evidence("answered", tuple(groups), topic=q.topic)
+
+
+SECTION_FACTS = {
+    "goal": r"目标",
+    "principles": r"原则",
+    "guidance": r"指导思想",
+    "organisation": r"保障|组织实施|组织领导|工作机制",
+}
+
+
+def gather_plan_facts(store: IndexStore, q: Query) -> Evidence:
+    facts: list[Fact] = []
+    for pid in q.plan_ids:
+        plan = store.plans[pid]
+        header = next(
+            (c for c in store.chunks.values() if c.plan_id == pid and c.kind == "header"), None
+        )
+        name = q.fact or ""
+        if name in ("doc_number", "issued", "issuer", "title"):
+            value = {
+                "doc_number": plan.doc_number or "",
+                "issued": plan.issued or "",
+                "issuer": plan.issuer,
+                "title": plan.title,
+            }[name]
+            facts.append(Fact(pid, name, value, header))
+        elif name == "task_count":
+            n = len(store.plan_tasks(pid))
+            stated = next(
+                (c for c in store.chunks.values()
+                 if c.plan_id == pid and c.kind == "body" and re.search(rf"{n}\s*项", c.text)),
+                None,
+            )
+            facts.append(Fact(pid, name, str(n), stated))
+        elif name == "period":
+            chunk = next(
+                (c for c in store.chunks.values()
+                 if c.plan_id == pid and re.search(r"经过\s*\S{1,3}\s*年", c.text)),
+                None,
+            )
+            period = re.search(r"经过\s*(\S{1,3}?)\s*年", chunk.text) if chunk else None
+            facts.append(Fact(pid, name, period.group(1) if period else "", chunk))
+        elif name in SECTION_FACTS:
+            fact = _section_fact(store, pid, name)
+            if fact:
+                facts.append(fact)
+    if not facts:
+        return Evidence("not_covered", reasons=("方案中没有这一部分",))
+    return Evidence("answered", facts=tuple(facts))
+
+
+def _section_fact(store: IndexStore, pid: str, name: str) -> Fact | None:
+    """A part of the plan found by its own heading (目标, 基本原则, 保障措施/组织实施 …)."""
+    rx = re.compile(SECTION_FACTS[name])
+    task_paths = {t.section_path[:1] for t in store.plan_tasks(pid)}
+    secs = [
+        s for s in store.sections
+        if s.plan_id == pid and rx.search(s.heading) and s.path[:1] not in task_paths
+        and not any(rx.search(h) for h in s.path[:-1])
+    ]
+    secs = [s for s in secs if not _has_task_chunks(store, s)]
+    if not secs:
+        return None
+    sec = min(secs, key=lambda s: s.level)
+    chunks = [
+        c for c in store.chunks.values()
+        if c.plan_id == pid and c.kind == "body" and c.section_path[: len(sec.path)] == sec.path
+    ]
+    chunks.sort(key=lambda c: c.line_start)
+    parts = tuple(
+        (c.section_path[-1] if len(c.section_path) > len(sec.path) else sec.path[-1], c)
+        for c in chunks
+    )
+    return Fact(pid, name, sec.heading, chunks[0] if chunks else None, sec, parts)
+
+
+def _has_task_chunks(store: IndexStore, sec: Section) -> bool:
+    return any(
+        c.task_numbers for c in store.chunks.values()
+        if c.plan_id == sec.plan_id and c.section_path[: len(sec.path)] == sec.path
+    )

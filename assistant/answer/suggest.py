@@ -1,0 +1,60 @@
+"""Follow-up suggestions: questions the assistant can answer correctly as the next turn.
+
+Each names its plan when more than one plan is loaded (never an ambiguous "第7项"), and none
+repeats the question just answered.
+"""
+
+from __future__ import annotations
+
+from ..records import Plan
+from .evidence import Evidence
+from .understand import Query
+
+
+def suggest(
+    q: Query, ev: Evidence, plans: dict[str, Plan], sizes: dict[str, int], asked: str
+) -> list[str]:
+    en = q.lang == "en"
+    many = len(plans) > 1
+    out: list[str] = []
+
+    def where(pid: str) -> str:
+        p = plans[pid]
+        return (f"the {p.name_en or p.short_name} plan" if en else f"{p.short_name}方案") if many else (
+            "the plan" if en else "方案")
+
+    tasks = [] if q.intent in ("out_of_scope", "smalltalk") else (
+        ev.tasks() if ev.status == "answered" else list(ev.closest))
+    if q.intent == "unit_tasks" and q.units:
+        pid = q.plan_ids[0]
+        unit = q.units[0]
+        if q.role == "lead":
+            out.append(f"Which tasks in {where(pid)} does {unit} support?" if en
+                       else f"{unit}在{where(pid)}中作为责任单位参与哪些任务？")
+        elif q.role == "responsible":
+            out.append(f"Which tasks in {where(pid)} does {unit} lead?" if en
+                       else f"{unit}在{where(pid)}中牵头哪些任务？")
+    if tasks:
+        t = tasks[0]
+        if q.intent in ("applies", "topic", "compare", "task_units") and t.lead:
+            out.append(f"Which tasks in {where(t.plan_id)} does {t.lead[0]} lead?" if en
+                       else f"{t.lead[0]}在{where(t.plan_id)}中牵头哪些任务？")
+        nxt = t.number + 1
+        if q.intent == "task_units" and nxt <= sizes.get(t.plan_id, 0):
+            out.append(f"Who leads task {nxt} of {where(t.plan_id)}?" if en
+                       else f"{where(t.plan_id)}第{nxt}项由谁牵头？")
+    if many and q.intent in ("applies", "task_units") and tasks and not q.task_numbers:
+        others = [p for p in plans.values() if p.id not in {t.plan_id for t in tasks}]
+        if others:
+            o = others[0]
+            out.append(f"Does the {o.name_en or o.short_name} plan have similar measures?" if en
+                       else f"{o.short_name}有类似措施吗？")
+    if q.intent in ("smalltalk", "out_of_scope", "plan_facts") or not out:
+        for pid in q.plan_ids[:2]:
+            if q.fact != "task_count":
+                out.append(f"How many tasks does {where(pid)} list?" if en else f"{where(pid)}一共有多少项任务？")
+            if q.fact != "goal":
+                out.append(f"What are the goals of {where(pid)}?" if en else f"{where(pid)}的目标是什么？")
+    asked_n = asked.strip(" ？?")
+    return [s for s in dict.fromkeys(out) if s.strip(" ？?") != asked_n][:3]
+
