@@ -177,6 +177,7 @@ class Answer:
     lang: str = "zh"
     summary: str = ""  # the first line: the answer itself
     groups: list[dict[str, Any]] = field(default_factory=list)  # {title, plan_id, items: [...]}
+    blocks: list[dict[str, Any]] = field(default_factory=list)  # text / list blocks, in reading order
     checks: dict[str, Any] = field(default_factory=lambda: {"ok": True, "problems": []})
 
     def to_dict(self) -> dict[str, Any]:

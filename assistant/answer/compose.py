@@ -48,6 +48,7 @@ class Draft:
     counts: set[int] = field(default_factory=set)
     lines: list[str] = field(default_factory=list)
     groups: list[dict[str, object]] = field(default_factory=list)
+    blocks: list[dict[str, object]] = field(default_factory=list)  # text and list blocks, in order
 
     def cite_task(self, ctx: Context, task: Task, via: str = "") -> int:
         for c in self.citations:
@@ -81,12 +82,35 @@ class Draft:
         return len(self.citations)
 
     def say(self, line: str) -> None:
+        if self.lang == "en" and line[:1].islower():
+            line = line[0].upper() + line[1:]
         self.lines.append(line)
+        self.blocks.append({"kind": "text", "text": line})
 
     def group(self, title: str, plan_id: str | None = None) -> None:
-        self.groups.append({"title": title, "plan_id": plan_id, "items": []})
+        group: dict[str, object] = {"title": title, "plan_id": plan_id, "items": []}
+        self.groups.append(group)
+        self.blocks.append({"kind": "list", **group})
+        self.blocks[-1]["items"] = group["items"]  # the same list object: one source of truth
         if title:
             self.lines.append(title)
+
+    def related(self, ctx: Context, task: Task, terms: str = "") -> None:
+        """A counterpart shown under the last item (a comparison's other plan)."""
+        m = self.cite_task(ctx, task)
+        items = self.groups[-1]["items"]
+        assert isinstance(items, list) and items
+        text = excerpt(task.text, terms, 60)
+        items[-1].setdefault("related", []).append(
+            Item(m, task.plan_id, task.number, text, task.lead_text, task.responsible_text,
+                 task.role_word).__dict__
+        )
+        other = plan_label(ctx.plans[task.plan_id], self.lang)
+        self.lines.append(
+            f"   ↔ {other} task {task.number}: {text} [{m}]; {units_line(task, self.lang)}"
+            if self.lang == "en"
+            else f"   ↔ {other}第{task.number}项：{text} [{m}]；{units_line(task)}"
+        )
 
     def item(self, ctx: Context, task: Task, terms: str = "", via: str = "") -> None:
         """One numbered list item: the task, its text and its units as printed."""
@@ -108,6 +132,7 @@ class Draft:
         a.lang = self.lang
         a.summary = self.lines[0] if self.lines else ""
         a.groups = self.groups
+        a.blocks = self.blocks
         return a
 
 
@@ -283,10 +308,7 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
             for a in g.tasks:
                 d.item(ctx, a, topic)
                 for b in (b for x, b in g.pairs if x is a):
-                    mb = d.cite_task(ctx, b)
-                    other = plan_label(ctx.plans[b.plan_id], d.lang)
-                    d.say(f"   ↔ {other} task {b.number}: {excerpt(b.text, topic, 60)} [{mb}]; {units_line(b, d.lang)}" if en
-                          else f"   ↔ {other}第{b.number}项：{excerpt(b.text, topic, 60)} [{mb}]；{units_line(b)}")
+                    d.related(ctx, b, topic)
 
 
 def compose_plan_facts(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:

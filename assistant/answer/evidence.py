@@ -251,7 +251,9 @@ def gather_plan_facts(store: IndexStore, q: Query) -> Evidence:
                  if c.plan_id == pid and c.kind == "body" and re.search(rf"{n}\s*项", c.text)),
                 None,
             )
-            facts.append(Fact(pid, name, str(n), stated))
+            last = store.plan_tasks(pid)[-1] if n else None
+            # cite the sentence that states the total, else the last numbered task itself
+            facts.append(Fact(pid, name, str(n), stated or (store.task_chunk(last) if last else None)))
         elif name == "period":
             chunk = next(
                 (c for c in store.chunks.values()

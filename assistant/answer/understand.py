@@ -59,7 +59,8 @@ COMPARE_RE = re.compile(
 )
 TOPIC_FRAME_RE = re.compile(
     r"(方面|领域|相关|有关|关于|涉及|围绕).{0,8}(措施|任务|政策|内容|事项|举措|开放|工作)|所有|全部|\ball\b.{0,20}\b(measures|tasks)\b"
-    r"|\b(measures|tasks) (on|about|concerning|related to|regarding|for)\b",
+    r"|\b(measures|tasks|policies) (on|about|concerning|related to|regarding|for|in)\b"
+    r"|\b(measures|tasks)\b.{0,12}\b(concern|relate|cover|involve|touch)",
     re.I,
 )
 ANAPHORA_RE = re.compile(r"^(那|那么)?(其中|这些|上述|以上|它|它们|该项|这项|此项|这条|那项)|\b(it|its|them|those|these)\b", re.I)

@@ -6,6 +6,7 @@ Nothing happens at import time; `create_app(settings)` builds everything. See do
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
@@ -261,8 +262,30 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     @app.get("/demo", include_in_schema=False)
-    def demo() -> FileResponse:
-        return static("demo.html", "text/html; charset=utf-8", {})
+    def demo(lang: str = "zh", plan: str = "") -> HTMLResponse:
+        """A stand-in government page for the first plan of the index, with the widget on it
+        (one script tag, as an integrator adds it). ?lang=en: the widget in English;
+        ?plan=all: answers from every plan."""
+        page = (STATIC_DIR / "demo.html").read_text("utf-8")
+        lang = "en" if lang == "en" else "zh"
+        try:
+            store = svc.store()
+            first = next(iter(store.plans.values()))
+            tasks = store.plan_tasks(first.id)
+            example = f"第{tasks[0].number}项由谁牵头？" if tasks else "方案的目标是什么？"
+            pinned = "" if plan == "all" else (plan if plan in store.plans else first.id)
+            values = {"issuer": first.issuer, "title": first.title, "issued": first.issued or "",
+                      "plan_id": pinned, "example": example}
+        except Exception:  # no index yet: the page still loads, the widget says what is wrong
+            values = {"issuer": "政策助手", "title": "", "issued": "", "plan_id": "", "example": ""}
+        values |= {"lang": lang, "widget_title": "Policy assistant" if lang == "en" else "政策助手"}
+        for key, value in values.items():
+            page = page.replace("{{" + key + "}}", html.escape(value, quote=True))
+        return HTMLResponse(page)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return static("favicon.svg", "image/svg+xml", {"Cache-Control": "public, max-age=86400"})
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

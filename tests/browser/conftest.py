@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "assistant" / "static"
+STATIC = ROOT / "assistant" / "http" / "static"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -64,6 +64,10 @@ CONFIGURED_PAGE = """<!DOCTYPE html>
 def hostile_page(api_origin: str) -> str:
     """demo.html exactly as shipped, with the script pointed at the API origin."""
     html = (STATIC / "demo.html").read_text("utf-8")
+    values = {"plan_id": "shizhu-2022", "lang": "zh", "widget_title": "政策助手",
+              "issuer": "县人民政府", "title": "实施方案", "issued": "", "example": "第31项由谁牵头？"}
+    for key, value in values.items():  # the server fills these from the index (/demo)
+        html = html.replace("{{" + key + "}}", value)
     needle = 'src="/widget.js"'
     assert html.count(needle) == 1, "demo.html must embed the widget with one script tag"
     return html.replace(needle, f'src="{api_origin}/widget.js"')

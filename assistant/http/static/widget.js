@@ -40,14 +40,127 @@
     return location.origin;
   }
 
+  function isTouch() {
+    return !!(window.matchMedia && window.matchMedia("(hover: none) and (pointer: coarse)").matches);
+  }
+
   function validColor(value) {
     return !!value && !!(window.CSS && CSS.supports && CSS.supports("color", value));
+  }
+
+  var LANG = ds.lang === "en" ? "en" : "zh";
+  // Every string the widget itself shows, per data-lang (answers come in the question's language).
+  var STRINGS = {
+    zh: {
+      title: "政策助手",
+      openLabel: "打开政策助手",
+      newChat: "新对话",
+      newChatTitle: "清空当前对话，开始新的对话",
+      close: "关闭",
+      closeTitle: "关闭（Esc）",
+      log: "对话记录",
+      suggestLabel: "推荐问题",
+      inputLabel: "输入您的问题",
+      placeholder: "请输入您的问题",
+      send: "发送",
+      foot: "Enter 发送 · Shift+Enter 换行 · 回答依据方案原文生成，仅供参考",
+      footTouch: "回答依据方案原文生成，仅供参考",
+      loading: "正在查找方案原文…",
+      rateLimited: "请求过于频繁，请稍后再试",
+      network: "网络连接失败，请检查网络后重试。",
+      unanswered: "这个问题还没有得到回答，可以点击“重试”。",
+      interrupted: "回答没有完成，连接中断了，请重试。",
+      httpError: "服务暂时不可用（{0}），请稍后重试。",
+      serverError: "生成回答时出错，请重试。",
+      unknownError: "出错了，请重试。",
+      retry: "重试",
+      retryWait: "（请 {0} 秒后再试）",
+      sources: "来源：",
+      source: "来源 ",
+      taskN: "第{0}项",
+      lead: "牵头",
+      leadUnit: "牵头单位",
+      responsibleUnit: "责任单位",
+      colon: "：",
+      notListed: "未列明",
+      via: "引用原因：责任单位写为“{0}”",
+      useful: "有用",
+      usefulTitle: "👍 回答有用",
+      useless: "没用",
+      uselessTitle: "👎 回答没用",
+      sending: "正在提交…",
+      thanks: "感谢您的反馈！",
+      feedbackFailed: "反馈提交失败，请重试",
+      copy: "复制",
+      copyTitle: "复制回答文字",
+      copied: "已复制",
+      copyFailed: "复制失败，请手动选择文字复制",
+      greetingPlan: "您好！我是{0}，可以解答《{1}》的相关问题，例如某项任务由哪些单位牵头、负责。回答均附方案原文出处。",
+      greeting: "您好！我是{0}，可以解答已收录实施方案的相关问题，例如某项任务由哪些单位牵头、负责。回答均附方案原文出处。",
+      suggestions: ["方案的发展目标是什么？", "方案一共有多少项任务？", "有哪些保障措施？"],
+    },
+    en: {
+      title: "Policy assistant",
+      openLabel: "Open the policy assistant",
+      newChat: "New chat",
+      newChatTitle: "Clear this conversation and start a new one",
+      close: "Close",
+      closeTitle: "Close (Esc)",
+      log: "Conversation",
+      suggestLabel: "Suggested questions",
+      inputLabel: "Type your question",
+      placeholder: "Ask about the plan…",
+      send: "Send",
+      foot: "Enter to send · Shift+Enter for a new line · Answers quote the plan; for reference only",
+      footTouch: "Answers quote the plan; for reference only",
+      loading: "Searching the plan…",
+      rateLimited: "Too many requests; please try again shortly",
+      network: "Network error. Check your connection and retry.",
+      unanswered: "This question has no answer yet. You can retry.",
+      interrupted: "The answer was cut off. Please retry.",
+      httpError: "The service is unavailable ({0}). Please retry later.",
+      serverError: "Something went wrong while answering. Please retry.",
+      unknownError: "Something went wrong. Please retry.",
+      retry: "Retry",
+      retryWait: " (retry in {0} s)",
+      sources: "Sources:",
+      source: "Source ",
+      taskN: "Task {0}",
+      lead: "Lead",
+      leadUnit: "Lead",
+      responsibleUnit: "Responsible",
+      colon: ": ",
+      notListed: "not listed",
+      via: "Cited because the responsible units read “{0}”",
+      useful: "Helpful",
+      usefulTitle: "👍 Helpful",
+      useless: "Not helpful",
+      uselessTitle: "👎 Not helpful",
+      sending: "Sending…",
+      thanks: "Thank you for your feedback!",
+      feedbackFailed: "Feedback failed; please retry",
+      copy: "Copy",
+      copyTitle: "Copy the answer text",
+      copied: "Copied",
+      copyFailed: "Copy failed; select the text to copy it",
+      greetingPlan: "Hello! I am the {0}. Ask me about 《{1}》: which measures apply to you, which unit leads a task. Every answer cites the plan.",
+      greeting: "Hello! I am the {0}. Ask me about the plans: which measures apply to you, which unit leads a task. Every answer cites the plan.",
+      suggestions: ["What are the goals of the plan?", "How many tasks does the plan list?", "Which measures concern healthcare?"],
+    },
+  };
+  var S = STRINGS[LANG];
+  function fmt(template) {
+    var args = arguments;
+    return String(template).replace(/\{(\d)\}/g, function (_, i) {
+      return String(args[Number(i) + 1]);
+    });
   }
 
   var config = {
     api: String(ds.api || scriptOrigin()).replace(/\/+$/, ""),
     plan: ds.plan || "",
-    title: ds.title || "政策助手",
+    lang: LANG,
+    title: ds.title || S.title,
     greeting: ds.greeting || "",
     accent: validColor(ds.accent) ? ds.accent : "",
     position: ds.position === "left" ? "left" : "right",
@@ -58,11 +171,7 @@
   var MAX_STORED_TURNS = 60;
   var MAX_INPUT_CHARS = 2000;
   var STORAGE_KEY = "plan-assistant:v1:" + config.api + ":" + (config.plan || "all");
-  var FALLBACK_SUGGESTIONS = [
-    "方案的发展目标是什么？",
-    "文化旅游方面有哪些任务？",
-    "有哪些保障措施？",
-  ];
+  var FALLBACK_SUGGESTIONS = S.suggestions;
 
   // ---------------------------------------------------------------------------
   // Transport: fetch + Server-Sent Events parsing + feedback. No DOM here.
@@ -362,6 +471,18 @@
     ".bot .bubble{background:var(--pa-bot);border-bottom-left-radius:4px}",
     ".ref{color:var(--pa-accent);font-size:12px;font-weight:600;vertical-align:super;line-height:0;margin:0 1px}",
     ".notice{margin-top:6px;font-size:12px;color:var(--pa-muted)}",
+    ".text.structured{white-space:normal}",
+    ".summary{margin:0 0 6px;font-weight:600}",
+    ".para{margin:0 0 4px}",
+    ".ltitle{margin:8px 0 4px;font-weight:600}",
+    ".items{margin:0 0 4px;padding-left:22px}",
+    ".item{margin:0 0 8px;padding-left:2px}",
+    ".tno{font-weight:600;margin-right:4px}",
+    ".unitrow{display:flex;flex-wrap:wrap;align-items:center;gap:4px;margin-top:4px}",
+    ".ulabel{font-size:12px;color:var(--pa-muted)}",
+    ".unit{font-size:12px;line-height:1.5;padding:0 6px;border-radius:4px;background:var(--pa-bg);border:1px solid var(--pa-border)}",
+    ".unit.lead{border-color:var(--pa-accent);color:var(--pa-accent)}",
+    ".rel{margin-top:4px;padding-left:8px;border-left:2px solid var(--pa-border);font-size:13px}",
     ".streaming .text::after{content:'▍';color:var(--pa-muted);animation:pa-blink 1s steps(2) infinite}",
     "@keyframes pa-blink{50%{opacity:0}}",
 
@@ -545,7 +666,7 @@
       {
         type: "button",
         class: "launcher",
-        "aria-label": "打开政策助手",
+        "aria-label": S.openLabel,
         "aria-expanded": "false",
         "aria-controls": panelId,
         title: config.title,
@@ -560,15 +681,15 @@
     var newBtn = h("button", {
       type: "button",
       class: "new",
-      text: "新对话",
-      title: "清空当前对话，开始新的对话",
+      text: S.newChat,
+      title: S.newChatTitle,
       onclick: newConversation,
     });
     var closeBtn = h("button", {
       type: "button",
       class: "close",
-      "aria-label": "关闭",
-      title: "关闭（Esc）",
+      "aria-label": S.close,
+      title: S.closeTitle,
       text: "×",
       onclick: function () {
         close(true);
@@ -579,21 +700,21 @@
       class: "log",
       role: "log",
       "aria-live": "polite",
-      "aria-label": "对话记录",
+      "aria-label": S.log,
       tabindex: "0",
     });
     var greetingText = h("div", { class: "bubble", text: greetingFor(null) });
     var greeting = h("div", { class: "msg bot greeting" }, greetingText);
     log.appendChild(greeting);
 
-    var suggest = h("div", { class: "suggest", role: "group", "aria-label": "推荐问题" });
+    var suggest = h("div", { class: "suggest", role: "group", "aria-label": S.suggestLabel });
 
     var input = h("textarea", {
       class: "input",
       rows: "1",
       maxlength: String(MAX_INPUT_CHARS),
-      "aria-label": "输入您的问题",
-      placeholder: "请输入您的问题",
+      "aria-label": S.inputLabel,
+      placeholder: S.placeholder,
       "aria-describedby": hintId,
       onkeydown: function (e) {
         if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
@@ -603,7 +724,7 @@
       },
       oninput: autosize,
     });
-    var send = h("button", { type: "submit", class: "send", text: "发送" });
+    var send = h("button", { type: "submit", class: "send", text: S.send });
     var form = h(
       "form",
       {
@@ -620,7 +741,7 @@
     var foot = h("p", {
       class: "foot",
       id: hintId,
-      text: "Enter 发送 · Shift+Enter 换行 · 回答依据方案原文生成，仅供参考",
+      text: isTouch() ? S.footTouch : S.foot,
     });
 
     var panel = h(
@@ -672,19 +793,9 @@
   function greetingFor(plan) {
     if (config.greeting) return config.greeting;
     if (plan && typeof plan.title === "string" && plan.title) {
-      return (
-        "您好！我是" +
-        config.title +
-        "，可以解答《" +
-        plan.title +
-        "》的相关问题，例如某项任务由哪些单位牵头、负责。回答均附方案原文出处。"
-      );
+      return fmt(S.greetingPlan, config.title, plan.title);
     }
-    return (
-      "您好！我是" +
-      config.title +
-      "，可以解答服务业扩大开放综合试点实施方案的相关问题，例如某项任务由哪些单位牵头、负责。回答均附方案原文出处。"
-    );
+    return fmt(S.greeting, config.title);
   }
 
   function autosize() {
@@ -815,7 +926,7 @@
         "div",
         { class: "bubble" },
         h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")),
-        h("span", { text: "正在查找方案原文…" })
+        h("span", { text: S.loading })
       )
     );
   }
@@ -823,19 +934,19 @@
   function errorMessage(err) {
     switch (err.kind) {
       case "rate_limited":
-        return "请求过于频繁，请稍后再试";
+        return S.rateLimited;
       case "network":
-        return "网络连接失败，请检查网络后重试。";
+        return S.network;
       case "unanswered":
-        return "这个问题还没有得到回答，可以点击“重试”。";
+        return S.unanswered;
       case "interrupted":
-        return "回答没有完成，连接中断了，请重试。";
+        return S.interrupted;
       case "http":
-        return err.serverMessage || "服务暂时不可用（" + err.status + "），请稍后重试。";
+        return err.serverMessage || fmt(S.httpError, err.status);
       case "server":
-        return err.serverMessage || "生成回答时出错，请重试。";
+        return err.serverMessage || S.serverError;
       default:
-        return "出错了，请重试。";
+        return S.unknownError;
     }
   }
 
@@ -847,7 +958,7 @@
       var retry = h("button", {
         type: "button",
         class: "retry",
-        text: "重试",
+        text: S.retry,
         onclick: function () {
           if (state.busy) return;
           node.remove();
@@ -857,19 +968,19 @@
       bubble.appendChild(h("div", null, retry));
       var wait = err.kind === "rate_limited" ? err.retryAfter : 0;
       if (wait > 0) {
-        var hint = h("span", { text: "（请 " + wait + " 秒后再试）" });
+        var hint = h("span", { text: fmt(S.retryWait, wait) });
         text.appendChild(hint);
         retry.disabled = true;
-        retry.textContent = "重试（" + wait + "）";
+        retry.textContent = S.retry + " (" + wait + ")";
         var timer = setInterval(function () {
           wait -= 1;
           if (wait <= 0 || !node.isConnected) {
             clearInterval(timer);
             retry.disabled = false;
-            retry.textContent = "重试";
+            retry.textContent = S.retry;
             hint.textContent = "";
           } else {
-            retry.textContent = "重试（" + wait + "）";
+            retry.textContent = S.retry + " (" + wait + ")";
           }
         }, 1000);
       }
@@ -877,9 +988,83 @@
     return node;
   }
 
-  /** Answer text with [n] markers styled; plain text nodes only. */
-  function fillAnswerText(el, text, citations) {
+  /** Split a printed unit list on 、 outside parentheses (县事业单位登记管理局（县委编办） stays whole). */
+  function splitUnits(text) {
+    var out = [];
+    var depth = 0;
+    var cur = "";
+    String(text || "").split("").forEach(function (ch) {
+      if (ch === "（" || ch === "(") depth++;
+      if (ch === "）" || ch === ")") depth = Math.max(0, depth - 1);
+      if ((ch === "、" || ch === "，") && depth === 0) {
+        if (cur) out.push(cur);
+        cur = "";
+      } else cur += ch;
+    });
+    if (cur) out.push(cur);
+    return out;
+  }
+
+  function unitRow(item) {
+    var row = h("div", { class: "unitrow" });
+    var lead = splitUnits(item.lead);
+    var resp = splitUnits(item.responsible);
+    row.appendChild(h("span", { class: "ulabel", text: S.leadUnit + S.colon }));
+    if (!lead.length) row.appendChild(h("span", { class: "ulabel", text: S.notListed }));
+    lead.forEach(function (u) {
+      row.appendChild(h("span", { class: "unit lead", text: u }));
+    });
+    row.appendChild(h("span", { class: "ulabel", text: (item.role_word || S.responsibleUnit) + S.colon }));
+    if (!resp.length) row.appendChild(h("span", { class: "ulabel", text: S.notListed }));
+    resp.forEach(function (u) {
+      row.appendChild(h("span", { class: "unit", text: u }));
+    });
+    return row;
+  }
+
+  function itemBody(item, citations) {
+    var line = h("div", { class: "itext" });
+    if (item.task_number !== null && item.task_number !== undefined)
+      line.appendChild(h("span", { class: "tno", text: fmt(S.taskN, item.task_number) }));
+    fillAnswerText(line, String(item.text || "") + (item.marker ? " [" + item.marker + "]" : ""), citations, true);
+    return line;
+  }
+
+  function planTitle(item, citations) {
+    for (var i = 0; i < citations.length; i++) {
+      if (citations[i].marker === item.marker && citations[i].plan_title) return "《" + citations[i].plan_title + "》";
+    }
+    return "";
+  }
+
+  /** A structured answer: summary, paragraphs, and numbered task items with unit chips. */
+  function renderBlocks(el, blocks, citations) {
     el.textContent = "";
+    el.classList.add("structured");
+    blocks.forEach(function (b, i) {
+      if (!b || typeof b !== "object") return;
+      if (b.kind === "list") {
+        if (b.title) el.appendChild(fillAnswerText(h("p", { class: "ltitle" }), String(b.title), citations));
+        var ol = h("ol", { class: "items" });
+        asArray(b.items).forEach(function (it) {
+          if (!it || typeof it !== "object") return;
+          var li = h("li", { class: "item" }, itemBody(it, citations), unitRow(it));
+          asArray(it.related).forEach(function (r) {
+            if (r && typeof r === "object")
+              li.appendChild(h("div", { class: "rel" }, h("span", { text: "↔ " + planTitle(r, citations) + " " }), itemBody(r, citations), unitRow(r)));
+          });
+          ol.appendChild(li);
+        });
+        el.appendChild(ol);
+      } else {
+        el.appendChild(fillAnswerText(h("p", { class: i === 0 ? "summary" : "para" }), String(b.text || ""), citations));
+      }
+    });
+  }
+
+  /** Answer text with [n] markers styled; plain text nodes only. */
+  function fillAnswerText(el, text, citations, append) {
+    if (!append) el.textContent = "";
     var known = {};
     citations.forEach(function (c) {
       known[String(c.marker)] = true;
@@ -894,6 +1079,7 @@
       last = m.index + m[0].length;
     }
     if (last < text.length) el.appendChild(document.createTextNode(text.slice(last)));
+    return el;
   }
 
   function normalizeCitations(list) {
@@ -925,14 +1111,14 @@
   function citationsNode(citations) {
     var wrap = h("div", null);
     if (!citations.length) return wrap;
-    var row = h("div", { class: "cites" }, h("span", { text: "来源：" }));
+    var row = h("div", { class: "cites" }, h("span", { text: S.sources }));
     var details = h("div", null);
     citations.forEach(function (c) {
       var id = nextId("src");
       var detail = sourceNode(c, id);
       detail.hidden = true;
-      var label = "来源 " + c.marker + (c.plan_title ? "：" + c.plan_title : "");
-      if (c.task_number !== null) label += " 第" + c.task_number + "项";
+      var label = S.source + c.marker + (c.plan_title ? " " + c.plan_title : "");
+      if (c.task_number !== null) label += " " + fmt(S.taskN, c.task_number);
       var chip = h("button", {
         type: "button",
         class: "cite",
@@ -958,24 +1144,24 @@
 
   function sourceNode(c, id) {
     var meta = [];
-    if (c.task_number !== null) meta.push("第" + c.task_number + "项");
+    if (c.task_number !== null) meta.push(fmt(S.taskN, c.task_number));
     if (c.section) meta.push(c.section);
     var node = h(
       "div",
-      { class: "source", id: id, role: "region", "aria-label": "来源 " + c.marker },
+      { class: "source", id: id, role: "region", "aria-label": S.source + c.marker },
       h("div", { class: "src-title", text: "[" + c.marker + "] " + (c.plan_title || c.plan_id) }),
       meta.length ? h("div", { class: "src-meta", text: meta.join(" · ") }) : null,
       c.quote ? h("blockquote", { class: "quote", text: c.quote }) : null,
-      c.via ? h("div", { class: "src-meta via", text: "引用原因：责任单位写为“" + c.via + "”" }) : null
+      c.via ? h("div", { class: "src-meta via", text: fmt(S.via, c.via) }) : null
     );
     if (c.lead.length || c.responsible.length) {
       var dl = h("dl", { class: "units" });
       if (c.lead.length) {
-        dl.appendChild(h("dt", { text: "牵头单位" }));
+        dl.appendChild(h("dt", { text: S.leadUnit }));
         dl.appendChild(h("dd", { text: c.lead.join("、") }));
       }
       if (c.responsible.length) {
-        dl.appendChild(h("dt", { text: c.role_word || "责任单位" }));
+        dl.appendChild(h("dt", { text: c.role_word || S.responsibleUnit }));
         dl.appendChild(h("dd", { text: c.responsible.join("、") }));
       }
       node.appendChild(dl);
@@ -993,7 +1179,8 @@
 
     function finish(t) {
       var citations = normalizeCitations(t.citations);
-      fillAnswerText(text, t.content, citations);
+      if (Array.isArray(t.blocks) && t.blocks.length) renderBlocks(text, t.blocks, citations);
+      else fillAnswerText(text, t.content, citations);
       el.classList.remove("streaming");
       el.removeAttribute("aria-busy");
       el.setAttribute("data-status", t.status || "");
@@ -1023,12 +1210,12 @@
       // 👍 / 👎 drawn as SVG so they render without an emoji font
       var up = h(
         "button",
-        { type: "button", class: "rate", "aria-label": "有用", title: "👍 回答有用" },
+        { type: "button", class: "rate", "aria-label": S.useful, title: S.usefulTitle },
         icon(THUMB_UP)
       );
       var down = h(
         "button",
-        { type: "button", class: "rate", "aria-label": "没用", title: "👎 回答没用" },
+        { type: "button", class: "rate", "aria-label": S.useless, title: S.uselessTitle },
         icon(THUMB_DOWN)
       );
       var mark = function (rating) {
@@ -1039,18 +1226,18 @@
       var rate = function (rating) {
         if (turn.feedback === rating) return;
         up.disabled = down.disabled = true;
-        status.textContent = "正在提交…";
+        status.textContent = S.sending;
         transport
           .feedback(turn.message_id, rating)
           .then(function () {
             turn.feedback = rating;
             mark(rating);
-            status.textContent = "感谢您的反馈！";
+            status.textContent = S.thanks;
             saveTurns(state.turns);
           })
           .catch(function (err) {
             status.textContent =
-              err && err.kind === "rate_limited" ? "请求过于频繁，请稍后再试" : "反馈提交失败，请重试";
+              err && err.kind === "rate_limited" ? S.rateLimited : S.feedbackFailed;
           })
           .then(function () {
             up.disabled = down.disabled = false;
@@ -1065,10 +1252,10 @@
       row.appendChild(up);
       row.appendChild(down);
     }
-    var copy = h("button", { type: "button", class: "copy", text: "复制", title: "复制回答文字" });
+    var copy = h("button", { type: "button", class: "copy", text: S.copy, title: S.copyTitle });
     copy.addEventListener("click", function () {
       copyText(turn.content).then(function (ok) {
-        status.textContent = ok ? "已复制" : "复制失败，请手动选择文字复制";
+        status.textContent = ok ? S.copied : S.copyFailed;
         copy.focus();
       });
     });
@@ -1196,6 +1383,7 @@
           Array.isArray(final.citations) ? final.citations : streamedCitations
         ),
         suggestions: asStringArray(final.suggestions),
+        blocks: Array.isArray(final.blocks) ? final.blocks : [],
         message_id: typeof final.message_id === "string" ? final.message_id : "",
         notice: typeof final.notice === "string" ? final.notice : "",
         feedback: "",
