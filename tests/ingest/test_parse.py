@@ -11,8 +11,8 @@ from assistant.ingest.loaders import load_source
 from assistant.ingest.parse import parse_plan
 from assistant.ingest.units import AliasTable
 
-ROOT = Path(__file__).resolve().parent.parent
-FIX = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+FIX = ROOT / "tests" / "fixtures"
 TABLE = AliasTable.load(ROOT / "corpus" / "aliases.toml")
 
 pytestmark = pytest.mark.unit

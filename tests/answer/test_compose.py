@@ -1,0 +1,140 @@
+"""Composition and verification on hand-built Evidence: no index, no model (pytest -m unit).
+
+The plan here is invented (a 区 plan), so nothing below depends on the seed plans.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.answer import compose as C
+from assistant.answer.evidence import Evidence, Fact, TaskGroup
+from assistant.answer.language import normalise, smalltalk_kind
+from assistant.answer.understand import Query
+from assistant.answer.verify import verify
+from assistant.ingest.units import AliasTable, UnitRegistry
+from assistant.records import Chunk, Plan, Task
+
+pytestmark = pytest.mark.unit
+
+PLAN = Plan("east-2024", "东湖区服务业开放实施方案", "东湖区人民政府", "东湖区", "东府发〔2024〕3号",
+            "2024-03-01", "east.txt", "x", short_name="东湖", name_en="Donghu")
+
+
+def task(n: int, text: str, lead: tuple[str, ...], resp: tuple[str, ...] = (), role: str = "配合单位") -> Task:
+    return Task(PLAN.id, n, "", text, ("一、主要任务",), lead, resp, role, "、".join(lead), "、".join(resp), n, n)
+
+
+T1 = task(1, "支持外商投资设立职业培训机构，开展面向企业的技能培训服务。", ("区人力社保局",), ("区商务局",))
+T2 = task(2, "推进跨境电商综合服务平台建设，发展保税仓储和海外仓。", ("区商务局",), ())
+T3 = task(3, "建设人力资源服务产业园，引进国际知名人力资源服务机构。", ("区人力社保局", "区委编办（区事业单位登记管理局）"), ("区财政局",))
+CTX = C.Context({PLAN.id: PLAN}, {(PLAN.id, t.number): f"c{t.number}" for t in (T1, T2, T3)})
+REGISTRY = UnitRegistry.build({PLAN.id: PLAN}, [T1, T2, T3], AliasTable())
+
+
+def q(intent: str, **kw: object) -> Query:
+    return Query(kw.pop("text", "问题"), intent, (PLAN.id,), **kw)  # type: ignore[arg-type]
+
+
+def compose(fn, query: Query, ev: Evidence, lang: str = "zh") -> C.Draft:  # type: ignore[no-untyped-def]
+    d = C.Draft(lang=lang)
+    fn(query, ev, CTX, d)
+    return d
+
+
+def checked(d: C.Draft) -> None:
+    v = verify("\n".join(d.lines), d.citations, REGISTRY, d.counts)
+    assert v.ok, v.reasons
+
+
+def test_unit_list_states_counts_keeps_roles_apart_and_every_item() -> None:
+    ev = Evidence("answered", (
+        TaskGroup("lead", PLAN.id, (T1, T3), "区人力社保局", "lead"),
+        TaskGroup("responsible", PLAN.id, (), "区人力社保局", "responsible"),
+    ))
+    d = compose(C.compose_unit_tasks, q("unit_tasks", units=("区人力社保局",)), ev)
+    text = "\n".join(d.lines)
+    assert d.lines[0] == "在《东湖区服务业开放实施方案》中，区人力社保局牵头 2 项任务，没有作为配合单位参与的任务。"
+    assert "1. 第1项：" in text and "2. 第3项：" in text  # the first items are never lost
+    # units in the plan's own wording: the parenthesised name stays whole
+    assert "牵头单位：区人力社保局、区委编办（区事业单位登记管理局）；配合单位：区财政局" in text
+    assert [len(g["items"]) for g in d.groups] == [2]
+    checked(d)
+
+
+def test_list_ordinals_are_structure_not_claims() -> None:
+    ev = Evidence("answered", (TaskGroup("topic", PLAN.id, (T1, T2, T3)),), topic="服务")
+    d = compose(C.compose_topic, q("topic", topic="服务"), ev)
+    assert d.lines[0] == "与“服务”有关的任务共 3 项："
+    assert [ln[:2] for ln in d.lines if re.match(r"\d\. ", ln)] == ["1.", "2.", "3."]
+    checked(d)
+
+
+def test_verify_reports_but_the_composer_never_invents() -> None:
+    d = compose(C.compose_task_units, q("task_units"), Evidence("answered", (TaskGroup("task", PLAN.id, (T2,)),)))
+    assert d.lines[0] == "《东湖区服务业开放实施方案》第2项由区商务局牵头，未列明配合单位。"
+    checked(d)
+    bad = verify("第2项由区财政局牵头，补贴 30 万元 [1]", d.citations, REGISTRY, d.counts)
+    assert not bad.ok and any("区财政局" in r for r in bad.reasons) and any("30" in r for r in bad.reasons)
+    assert not verify("见 [7]", d.citations, REGISTRY, d.counts).ok
+
+
+def test_excerpt_cuts_at_a_clause_but_never_before_the_asked_part() -> None:
+    text = "加强与市级部门对接，积极争取高校在本区布局科研院所。" * 4 + "支持外商投资资信调查公司。"
+    cut = C.excerpt(text, limit=40)
+    assert cut.endswith("……") and cut[:-2].endswith("。")
+    assert "资信调查" in C.excerpt(text, "资信调查", limit=40)
+    assert C.excerpt("短文本。") == "短文本。"
+
+
+def test_compare_lists_only_in_one_and_both() -> None:
+    other = Plan("west-2024", "西山区实施方案", "西山区人民政府", "西山区", None, None, "w.txt", "y", "西山")
+    w1 = Task(other.id, 5, "", "推进跨境电商综合服务平台建设。", (), ("区商务局",), (), "责任单位", "区商务局", "", 1, 1)
+    ctx = C.Context({PLAN.id: PLAN, other.id: other}, {})
+    ev = Evidence("answered", (
+        TaskGroup("only", PLAN.id, (T1,)), TaskGroup("only", other.id, ()),
+        TaskGroup("both", PLAN.id, (T2,), pairs=((T2, w1),)),
+    ), topic="电商")
+    d = C.Draft()
+    C.compose_compare(q("compare", topic="电商"), ev, ctx, d)
+    text = "\n".join(d.lines)
+    assert "仅《东湖区服务业开放实施方案》有（1 项）" in text
+    assert "《西山区实施方案》没有另一方案所缺的相关任务" in text
+    assert "两个方案都有的" in text and "↔ 《西山区实施方案》第5项" in text
+    assert d.groups[-1]["items"][0]["related"][0]["task_number"] == 5
+
+
+def test_plan_fact_lines_cite_and_english_frame() -> None:
+    header = Chunk(PLAN.id, "header", (), "东府发〔2024〕3号 东湖区人民政府", "h")
+    ev = Evidence("answered", facts=(Fact(PLAN.id, "doc_number", PLAN.doc_number or "", header),))
+    d = compose(C.compose_plan_facts, q("plan_facts", fact="doc_number"), ev)
+    assert d.lines == ["《东湖区服务业开放实施方案》的文号为东府发〔2024〕3号 [1]。"]
+    en = compose(C.compose_task_units, q("task_units", lang="en"), Evidence("answered", (TaskGroup("task", PLAN.id, (T1,)),)), "en")
+    assert en.lines[0].startswith("Task 1 of the Donghu plan (《东湖区服务业开放实施方案》) is led by 区人力社保局")
+    assert en.lines[2] == "   Lead: 区人力社保局; 配合单位: 区商务局"
+
+
+def test_not_covered_never_echoes_the_question_and_offers_closest() -> None:
+    d = compose(C.compose_not_covered, q("applies", text="企业所得税是不是按15%交？"), Evidence("not_covered", closest=(T2,)))
+    text = "\n".join(d.lines)
+    assert "15" not in text and "未涉及这一问题" in d.lines[0] and "第2项" in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "lang", "small"),
+    [
+        ("您好，我想咨询一下：区商务局牵头哪些任务？谢谢！", "区商务局牵头哪些任务", "zh", None),
+        ("請問醫療機構的開放措施有哪些", "医疗机构的开放措施有哪些", "zh", None),
+        ("第３１项谁牵头", "第31项谁牵头", "zh", None),
+        ("你好！", "", "zh", "greeting"),
+        ("好的，谢谢", "", "zh", "thanks"),
+        ("Thanks!", "", "en", "thanks"),
+        ("你能做什么？", "你能做什么?", "zh", "capabilities"),
+        ("Which unit leads task 3?", "Which unit leads task 3?", "en", None),
+    ],
+)
+def test_normalise_sets_wrappers_aside(raw: str, text: str, lang: str, small: str | None) -> None:
+    turn = normalise(raw)
+    assert (turn.text, turn.lang, smalltalk_kind(turn)) == (text, lang, small)

@@ -1,0 +1,92 @@
+"""Conversation invariants on the real index: a self-contained question after any other gets
+what it gets alone; greetings, politeness, thanks and traditional characters change nothing;
+elliptical turns inherit only what they leave out; suggestions are answerable."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from opencc_purepy import OpenCC
+
+pytestmark = pytest.mark.integration
+
+SELF_CONTAINED = [
+    "县教委牵头哪些任务？",  # unit → tasks
+    "石柱方案第31项由谁牵头？",  # task number → units
+    "外资旅行社由谁牵头？",  # task by description → units
+    "我是香港医生，想在石柱开诊所，可以吗？",  # what applies to me
+    "石柱在养老方面有哪些措施？",  # topic
+    "垫江和石柱在知识产权方面有什么不同？",  # compare
+    "垫江方案的文号是什么？",  # plan facts
+    "今天天气怎么样？",  # out of scope
+]
+
+
+def ask(assistant, *turns: str):  # type: ignore[no-untyped-def]
+    messages = []
+    for t in turns[:-1]:
+        messages += [{"role": "user", "content": t}, {"role": "assistant", "content": "（略）"}]
+    return assistant.answer([*messages, {"role": "user", "content": turns[-1]}])
+
+
+def key(a) -> tuple[str, list[tuple[str, int | None]]]:  # type: ignore[no-untyped-def]
+    return a.status, sorted((c.plan_id, c.task_number) for c in a.citations)
+
+
+def test_a_self_contained_question_ignores_the_previous_topic(assistant) -> None:  # type: ignore[no-untyped-def]
+    alone = {q: key(ask(assistant, q)) for q in SELF_CONTAINED}
+    for first, second in itertools.permutations(SELF_CONTAINED, 2):
+        assert key(ask(assistant, first, second)) == alone[second], (first, second)
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda q: f"您好，{q}谢谢！",
+        lambda q: f"我想咨询一下：{q}",
+        lambda q: f"请问{q}麻烦了",
+        lambda q: OpenCC("s2t").convert(q),
+        lambda q: q.replace("？", "?").replace("，", ","),
+    ],
+    ids=["greeting+thanks", "consult", "please", "traditional", "half-width"],
+)
+def test_wrappers_change_no_citation(assistant, wrap) -> None:  # type: ignore[no-untyped-def]
+    for q in SELF_CONTAINED:
+        assert key(ask(assistant, wrap(q))) == key(ask(assistant, q)), wrap(q)
+
+
+def test_ellipsis_inherits_only_what_it_leaves_out(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江县卫生健康委牵头哪些任务？", "那石柱呢？")
+    assert {c.plan_id for c in a.citations} == {"shizhu-2022"} and a.intent == "unit_tasks"
+    a = ask(assistant, "石柱方案第31项由谁牵头？", "第三十二项呢？")
+    assert [c.task_number for c in a.citations] == [32]
+    a = ask(assistant, "外资旅行社由谁牵头？", "它的责任单位呢？")
+    assert a.summary.startswith("《石柱县服务业扩大开放综合试点实施方案》第31项的责任单位为县投资促进中心")
+    a = ask(assistant, "县商务委牵头哪些任务？", "其中哪些和消费有关？")
+    assert a.intent == "topic" and {c.task_number for c in a.citations} <= {23, 24, 25, 26, 27, 39, 40}
+    assert {23, 24, 25, 26} <= {c.task_number for c in a.citations}
+
+
+def test_greeting_and_thanks_are_answered_without_citations(assistant) -> None:  # type: ignore[no-untyped-def]
+    for text, start in (("你好", "您好！"), ("谢谢！", "不客气"), ("hello", "Hello!")):
+        a = ask(assistant, text)
+        assert (a.status, a.intent, a.citations) == ("answered", "smalltalk", [])
+        assert a.answer.startswith(start)
+
+
+def test_every_suggestion_is_answered_and_never_repeats_the_question(assistant) -> None:  # type: ignore[no-untyped-def]
+    for q in [*SELF_CONTAINED, "你好"]:
+        a = ask(assistant, q)
+        for s in a.suggestions:
+            assert s.strip("？?") != q.strip("？?")
+            follow = ask(assistant, q, s)
+            assert follow.status == "answered" and follow.answer and follow.checks["ok"], (q, s)
+
+
+def test_english_questions_get_an_english_frame_around_the_chinese_text(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "Which department leads the Shizhu task on allowing pharmacies to sell drugs online?")
+    assert a.lang == "en" and a.summary.startswith("Task 18 of the Shizhu plan")
+    assert "县市场监管局" in a.summary
+    a = ask(assistant, "What measures concern elderly care in the Shizhu plan?")
+    assert a.intent == "topic" and {19} <= {c.task_number for c in a.citations}
