@@ -71,13 +71,16 @@ class Draft:
         )
         return len(self.citations)
 
-    def cite_chunk(self, ctx: Context, plan_id: str, chunk_id: str, section: str, quote: str) -> int:
+    def cite_chunk(
+        self, ctx: Context, plan_id: str, chunk_id: str, section: str, quote: str,
+        task_number: int | None = None,
+    ) -> int:
         for c in self.citations:
             if c.passage_id == chunk_id:
                 return c.marker
         self.citations.append(
-            Citation(len(self.citations) + 1, plan_id, ctx.plans[plan_id].title, None, section,
-                     quote, chunk_id)
+            Citation(len(self.citations) + 1, plan_id, ctx.plans[plan_id].title, task_number,
+                     section, quote, chunk_id)
         )
         return len(self.citations)
 
@@ -318,7 +321,8 @@ def compose_plan_facts(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
             d.counts.add(int(f.value))  # counted from the tables
         plan = ctx.plans[f.plan_id]
         name = plan_label(plan, d.lang)
-        m = d.cite_chunk(ctx, f.plan_id, f.chunk.id, " / ".join(f.chunk.section_path), f.chunk.text) if f.chunk else None
+        m = d.cite_chunk(ctx, f.plan_id, f.chunk.id, " / ".join(f.chunk.section_path), f.chunk.text,
+                         f.chunk.task_number) if f.chunk else None
         ref = f" [{m}]" if m else ""
         d.say(_fact_line(f, name, ref, en))
         for heading, chunk in f.parts:

@@ -23,7 +23,7 @@ def suggest(
         return (f"the {p.name_en or p.short_name} plan" if en else f"{p.short_name}方案") if many else (
             "the plan" if en else "方案")
 
-    tasks = [] if q.intent in ("out_of_scope", "smalltalk") else (
+    tasks = [] if q.intent in ("out_of_scope", "smalltalk") or ev.status == "out_of_scope" else (
         ev.tasks() if ev.status == "answered" else list(ev.closest))
     if q.intent == "unit_tasks" and q.units:
         pid = q.plan_ids[0]
@@ -49,7 +49,7 @@ def suggest(
             o = others[0]
             out.append(f"Does the {o.name_en or o.short_name} plan have similar measures?" if en
                        else f"{o.short_name}有类似措施吗？")
-    if q.intent in ("smalltalk", "out_of_scope", "plan_facts") or not out:
+    if q.intent in ("smalltalk", "out_of_scope", "plan_facts") or ev.status == "out_of_scope" or not out:
         for pid in q.plan_ids[:2]:
             if q.fact != "task_count":
                 out.append(f"How many tasks does {where(pid)} list?" if en else f"{where(pid)}一共有多少项任务？")

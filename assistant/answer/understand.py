@@ -63,13 +63,13 @@ TOPIC_FRAME_RE = re.compile(
     r"|\b(measures|tasks)\b.{0,12}\b(concern|relate|cover|involve|touch)",
     re.I,
 )
-ANAPHORA_RE = re.compile(r"^(那|那么)?(其中|这些|上述|以上|它|它们|该项|这项|此项|这条|那项)|\b(it|its|them|those|these)\b", re.I)
+ANAPHORA_RE = re.compile(r"^(那|那么)?(其中|这些|上述|以上|它|它们|该项|这项|此项|这条|那项)|(那|这|该)(条|项|个任务)|\b(it|its|them|those|these)\b", re.I)
 SUBSET_RE = re.compile(r"^(那|那么)?(其中|这些|上述|以上|它们)|\b(of them|of those|among them)\b", re.I)
 FACT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("doc_number", re.compile(r"文号|发文字号|发文号|document number", re.I)),
     (
         "organisation",
-        re.compile(r"保障措施|组织实施|组织领导|怎么保障|如何保障|组织保障|推进组|工作机制|safeguard|implementation arrangement", re.I),
+        re.compile(r"保障措施|组织实施|组织领导|怎么保障|如何保障|组织保障|推进组|safeguard|implementation arrangement", re.I),
     ),
     (
         "task_count",
@@ -126,6 +126,7 @@ class Query:
     smalltalk: str = ""
     plan_named: bool = False  # the question itself names a plan
     about: str = ""  # the words retrieval uses: this turn's, or the earlier turn a follow-up refers to
+    focus: str = ""  # the topic with its words still in place, for matching against task text
 
 
 def cn_number(s: str) -> int | None:
@@ -180,6 +181,17 @@ def fact_in(text: str) -> str | None:
     return next((name for name, rx in FACT_PATTERNS if rx.search(text)), None)
 
 
+def focus_text(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
+    """The question without plan names, units, task numbers and question frames, words still
+    in place (so everyday phrases like 不让进 can still be mapped to the plans' terms)."""
+    rest = text
+    names = [*mentions, *(n for p in plans.values() for n in plan_names(p))]
+    for s in sorted(names, key=len, reverse=True):
+        rest = re.sub(re.escape(s), " ", rest, flags=re.I)
+    rest = TASKNO_RE.sub(" ", rest)
+    return FRAME_RE.sub(" ", rest).strip()
+
+
 def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
     """What the question is about once plan names, units, task numbers and frames are gone."""
     rest = text
@@ -221,15 +233,16 @@ def understand_turn(
         return Query(text, "out_of_scope", all_ids, lang=lang)
     mentioned = plans_mentioned(text, plans)
     plan_ids = mentioned or all_ids
-    mentions = tuple(a for a, _ in registry.mentions(_unquoted(text), plan_ids))
+    mentions = tuple(a for a, _ in registry.mentions(_unquoted(text, registry), plan_ids))
     units = _resolve(mentions, registry, plan_ids)
     numbers = task_numbers_in(text)
     role = role_in(_without(text, mentions))
     topic = topic_words(text, mentions, plans)
+    focus = focus_text(text, mentions, plans) if topic else ""
     wants_count = bool(COUNT_RE.search(text))
     base = Query(
         text, "applies", plan_ids, units, mentions, numbers, role or "any", None, topic, lang,
-        wants_count=wants_count, plan_named=bool(mentioned), about=text,
+        wants_count=wants_count, plan_named=bool(mentioned), about=text, focus=focus,
     )
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
         # nothing of its own but perhaps a number ("第三项呢？"): the rest comes from before
@@ -246,8 +259,12 @@ def _classify(
     rest = _without(text, q.unit_mentions)
     if q.task_numbers:
         return {"intent": "task_units"}
-    fact = fact_in(text)
-    asks_tasks = bool(TASKWORD_RE.search(rest) or role or LIST_RE.search(rest))
+    fact = fact_in(_unquoted(text))
+    # list words ask for a unit's tasks, unless the question asks for a figure (利率是多少)
+    asks_tasks = bool(
+        TASKWORD_RE.search(rest) or role
+        or (LIST_RE.search(rest) and not pattern("figures", "ask").search(rest))
+    )
     if q.units and asks_tasks and not WHO_RE.search(rest):
         if not (fact and not TASKWORD_RE.search(rest)):
             return {"intent": "unit_tasks"}
@@ -307,9 +324,15 @@ def _follow_up(
 QUOTED_RE = re.compile(r"“([^”]*)”|\"([^\"]*)\"|「([^」]*)」")
 
 
-def _unquoted(text: str) -> str:
-    """Quoted text names a topic (“央行贸易金融区块链平台”), not a unit to list tasks for."""
-    return QUOTED_RE.sub(" ", text)
+def _unquoted(text: str, registry: UnitRegistry | None = None) -> str:
+    """Quoted text names a topic (“外商投资企业投诉工作机制”), unless it is exactly a unit's
+    name (“县级各部门”)."""
+
+    def keep(m: re.Match[str]) -> str:
+        inner = next(g for g in m.groups() if g is not None)
+        return inner if registry is not None and inner in registry.units else " "
+
+    return QUOTED_RE.sub(keep, text)
 
 
 def _without(text: str, mentions: tuple[str, ...]) -> str:

@@ -17,6 +17,7 @@ from ..records import Task
 from .retrieve import _has_word, synonym_pairs
 from .store import IndexStore
 
+FUNCTION_CHARS = set("那这哪要找去的了吗呢吧啊呀还就也都又再可能会是有在和与及或把被给让对向从该此其么个些想请问")
 ALT_SPLIT_RE = re.compile(r"[、/]|以及|或者|\bor\b|\band\b|和|或|及|与")
 
 
@@ -43,6 +44,8 @@ def content_words(text: str) -> list[str]:
         if not w or w in _generic() or not re.search(r"[\u4e00-\u9fffa-z]", w):
             continue
         if re.fullmatch(r"[\u4e00-\u9fff]", w) or (w.isascii() and len(w) < 3):
+            continue
+        if all(ch in FUNCTION_CHARS for ch in w):  # 那要, 还是, 就是: function words run together
             continue
         out.append(w)
     return list(dict.fromkeys(out))
@@ -147,16 +150,10 @@ class TopicMatcher:
         return out
 
     def support(self, text: str, task: Task) -> float:
-        """How much of the question the task says: the words said (1 each, 0.5 when only part
-        of a long word is said) of the best alternative, when they carry at least half of its
-        weight; a one-word question counts double, as it has nothing else to say."""
-        best = 0.0
-        for share, said, n in self.scores(text, task):
-            if share >= 0.5:
-                best = max(best, said if n > 1 else 2 * said)
-            else:
-                best = max(best, min(said, 0.5))
-        return best
+        """How much of the question the task says: the words of the best alternative it says
+        (1 each; 0.6 when only part of a long word is said). Words the glossary cannot map
+        (Latin words with no plan term) do not count."""
+        return max((said for _, said, _ in self.scores(text, task)), default=0.0)
 
     def matches(self, topic: str, task: Task) -> bool:
         """The task is about the topic: some alternative of it carries 60% of its weight here."""
