@@ -108,6 +108,10 @@ FRAME_RE = re.compile(
 )
 
 
+# The genre's generic nouns for "what the plan does": never what a question is about.
+GENERIC_NOUN_RE = re.compile(r"措施|任务|举措|政策|事项|内容|工作|方案")
+
+
 @dataclass(frozen=True)
 class Query:
     text: str  # the question itself (normalised, wrappers removed)
@@ -189,7 +193,8 @@ def focus_text(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> 
     for s in sorted(names, key=len, reverse=True):
         rest = re.sub(re.escape(s), " ", rest, flags=re.I)
     rest = TASKNO_RE.sub(" ", rest)
-    return FRAME_RE.sub(" ", rest).strip()
+    rest = FRAME_RE.sub(" ", rest)
+    return GENERIC_NOUN_RE.sub(" ", rest).strip()
 
 
 def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
@@ -233,7 +238,10 @@ def understand_turn(
         return Query(text, "out_of_scope", all_ids, lang=lang)
     mentioned = plans_mentioned(text, plans)
     plan_ids = mentioned or all_ids
-    mentions = tuple(a for a, _ in registry.mentions(_unquoted(text, registry), plan_ids))
+    mentions = tuple(
+        a for a, _ in registry.mentions(_unquoted(text, registry), plan_ids)
+        if not re.search(re.escape(a) + r"(方面|领域|相关|有关|类)", text)  # "市场监管方面" is a topic
+    )
     units = _resolve(mentions, registry, plan_ids)
     numbers = task_numbers_in(text)
     role = role_in(_without(text, mentions))

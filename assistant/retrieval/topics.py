@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from ..records import Task
 from .retrieve import _has_word, synonym_pairs
@@ -51,6 +53,23 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+HEADING_PART_RE = re.compile(r"及|和|与|、|以及")
+
+
+def _own_headings(task: Task, headings: str) -> str:
+    """The parts of the headings above a task that are about it: a compound heading
+    ("强化数据及知识产权保护") lends a part only to the tasks whose text shares a word with
+    that part, so the data tasks under it are not filed under 知识产权 too."""
+    out = []
+    for heading in headings.split():
+        parts = [p for p in HEADING_PART_RE.split(heading) if p]
+        if len(parts) < 2:
+            out.append(heading)
+            continue
+        out += [p for p in parts if any(w in task.text for w in content_words(p) if len(w) >= 2)]
+    return " ".join(out)
+
+
 def bigrams(text: str) -> set[str]:
     t = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", text)
     return {t[i : i + 2] for i in range(len(t) - 1)}
@@ -63,11 +82,20 @@ def similarity(a: str, b: str) -> float:
     return len(x & y) / min(len(x), len(y)) if x and y else 0.0
 
 
+def _categories(path: Path) -> dict[str, tuple[str, ...]]:
+    """A domain word and the narrower terms plans use for it (金融 → 融资, 贷款, 保险 …)."""
+    if not path.exists():
+        return {}
+    data = tomllib.loads(path.read_text("utf-8")).get("categories", {})
+    return {k: tuple(v) for k, v in data.items()}
+
+
 @dataclass
 class TopicMatcher:
     docs: dict[tuple[str, int], str]  # task key → its words and headings
     corpus: str
     pairs: tuple[tuple[str, str], ...]  # (everyday word, plan term)
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)  # 金融 → 融资, 保险 …
     _cache: dict[str, list[list[tuple[str, set[str], list[str]]]]] = field(default_factory=dict)
     _idf: dict[str, float] = field(default_factory=dict)
 
@@ -75,9 +103,11 @@ class TopicMatcher:
     def for_store(cls, store: IndexStore) -> TopicMatcher:
         cached = getattr(store, "_topic_matcher", None)
         if cached is None:
-            docs = {(t.plan_id, t.number): f"{t.text} {store.task_topics(t)}" for t in store.tasks}
+            docs = {(t.plan_id, t.number): f"{t.text} {_own_headings(t, store.task_topics(t))}"
+                    for t in store.tasks}
             corpus = "".join(c.text for c in store.chunks.values())
-            cached = cls(docs, corpus, synonym_pairs(store.settings.corpus_dir / "synonyms.toml"))
+            synonyms = store.settings.corpus_dir / "synonyms.toml"
+            cached = cls(docs, corpus, synonym_pairs(synonyms), _categories(synonyms))
             store._topic_matcher = cached  # type: ignore[attr-defined]
         return cached
 
@@ -96,6 +126,7 @@ class TopicMatcher:
                            if (_has_word(piece, word) if word.isascii() else word in joined)]
                 for w in content_words(piece):
                     exp = {term for word, term in phrases if w in word or word in w}
+                    exp |= set(self.categories.get(w, ()))
                     subs = [
                         s for s in jieba.cut_for_search(w)  # type: ignore[attr-defined]
                         if len(s) >= 2 and s != w and s not in _generic()
@@ -130,8 +161,10 @@ class TopicMatcher:
     def _word_score(doc: str, word: str, exp: set[str], subs: list[str]) -> float:
         if (word in doc if not word.isascii() else False) or any(e in doc for e in exp):
             return 1.0
-        if subs and any(s in doc for s in subs):
-            return 0.6  # part of a long word the plans never print whole (体育赛事 → 体育)
+        if subs:
+            said = sum(1 for s in subs if s in doc) / len(subs)
+            if said:  # part of a long word the plans never print whole (体育赛事 → 体育)
+                return 0.6 + 0.4 * said
         return 0.0
 
     def scores(self, text: str, task: Task) -> list[tuple[float, float, int]]:
@@ -157,7 +190,7 @@ class TopicMatcher:
 
     def matches(self, topic: str, task: Task) -> bool:
         """The task is about the topic: some alternative of it carries 60% of its weight here."""
-        return any(share >= 0.6 for share, _, _ in self.scores(topic, task))
+        return any(share >= 0.6 - 1e-9 for share, _, _ in self.scores(topic, task))
 
     def corpus_share(self, text: str) -> float:
         """Share of the question's content words that the plans use anywhere (after mapping
