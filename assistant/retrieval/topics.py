@@ -66,7 +66,11 @@ def _own_headings(task: Task, headings: str) -> str:
         if len(parts) < 2:
             out.append(heading)
             continue
-        out += [p for p in parts if any(w in task.text for w in content_words(p) if len(w) >= 2)]
+        for part in parts:
+            words = [w for w in content_words(part) if len(w) >= 2]
+            head = [w for w in words if len(w) == max(map(len, words))] if words else []
+            if any(w in task.text for w in head):  # its most specific word, not 保护 or 推进
+                out.append(part)
     return " ".join(out)
 
 
