@@ -335,17 +335,19 @@ def load_topics(path: Path = TOPICS_FILE, gold: Gold | None = None) -> list[Case
         questions = row.get("questions")
         _need(isinstance(questions, list) and bool(questions), where, "no questions")
         for j, q in enumerate(questions, 1):
+            expect: dict[str, Any] = {
+                "status": "answered",
+                "tasks": row.get("tasks"),
+                "also_ok": row.get("also_ok") or {},
+            }
+            lang = "zh" if isinstance(q, str) and CJK_RE.search(q) else "en"
             obj = {
                 "id": "top-001",  # validated with a placeholder; the real id names the topic
                 "kind": "topic",
                 "turns": [q],
                 "plan_id": None,
-                "expect": {
-                    "status": "answered",
-                    "tasks": row.get("tasks"),
-                    "also_ok": row.get("also_ok") or {},
-                },
-                "lang": "zh" if isinstance(q, str) and CJK_RE.search(q) else "en",
+                "expect": expect,
+                "lang": lang,
             }
             validate_case(obj, f"{where} question {j}", plan_ids)
             case = Case(
@@ -353,10 +355,10 @@ def load_topics(path: Path = TOPICS_FILE, gold: Gold | None = None) -> list[Case
                 "topic",
                 (q,),
                 None,
-                obj["expect"],
+                expect,
                 TOPICS_SET,
                 (str(row.get("id")),),
-                obj["lang"],
+                lang,
             )
             if gold:
                 check_against_gold(case, gold, where)

@@ -11,8 +11,9 @@ Side by side with the structured metrics (which read citations), these read the
   (unit → tasks: the total or a per-plan / per-role breakdown; topics: between the
   required and the acceptable set size);
 - quotes: every citation quote is in the plan's source text (NFKC, whitespace
-  removed; a trailing unit label `（牵头单位：…）` is checked unit by unit, an ellipsis
-  splits a quote into pieces);
+  removed; an ellipsis splits a quote into pieces; a trailing units label
+  `（牵头单位：…；责任单位：…）` is checked unit by unit right after the passage, where
+  the plan prints it inline or in the next cells of its table row);
 - checks: the answer's own verifier verdict (`checks`, when present) is ok and dropped
   no line;
 - cuts: no item is cut with an ellipsis inside the first 12 characters of its task
@@ -52,6 +53,7 @@ RANGE_SEP_RE = re.compile(r"\s*(?:至|到|~|-|–|to)\s*")
 ELLIPSIS_RE = re.compile(r"……|…|\.\.\.")
 UNIT_SPLIT_RE = re.compile(r"[、,;，；/]|和")
 CUT_MIN = 12
+LABEL_SLACK = 40  # characters a units label may sit apart from its passage
 INDENT = (" ", "\u3000", "\t")
 
 
@@ -103,12 +105,21 @@ def quote_in_source(quote: str, plan_id: str, sources: Sources) -> bool:
     pieces = [p for p in ELLIPSIS_RE.split(q) if p]
     if not all(p in text for p in pieces):
         return False
-    for part in labels.split(";"):
-        _, _, units = part.partition(":")
-        for u in UNIT_SPLIT_RE.split(units):
-            if u and u not in text:
-                return False
-    return True
+    units = [
+        u for part in labels.split(";") for u in UNIT_SPLIT_RE.split(part.partition(":")[2]) if u
+    ]
+    if not units:
+        return True
+    # the units label belongs to this passage: its units follow it closely in the source
+    # (inline "(牵头单位:…)" or the next cells of a table row)
+    tail, window = pieces[-1], len(labels) + LABEL_SLACK
+    start = text.find(tail)
+    while start != -1:
+        after = text[start + len(tail) : start + len(tail) + window]
+        if all(u in after for u in units):
+            return True
+        start = text.find(tail, start + 1)
+    return False
 
 
 def split_label_tail(q: str) -> tuple[str, str]:

@@ -131,10 +131,10 @@ def run_suites(
             for c in perturbation_cases(cases, config.perturb_generated, config.perturb_topics)
             if c.id in by_id
         ]
-        pairs = [(c, kind, v) for c in base for kind, v in variants(c, wrappers)]
-        tick = progress("perturbations", len(pairs))
+        perturbed = [(c, kind, v) for c in base for kind, v in variants(c, wrappers)]
+        tick = progress("perturbations", len(perturbed))
         items = []
-        for i, (c, kind, v) in enumerate(pairs):
+        for i, (c, kind, v) in enumerate(perturbed):
             tick(i, v)
             (res,) = run_cases([v], answer_fn, gold)
             ref = by_id[c.id]
