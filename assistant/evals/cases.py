@@ -46,7 +46,7 @@ KINDS = (
 )
 LANGS = ("zh", "en")
 CASE_KEYS = {"id", "kind", "turns", "plan_id", "expect", "tags", "lang"}
-ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
+ID_RE = re.compile(r"^[a-z][a-z0-9]*-\d{3,}$")
 
 
 class CaseError(ValueError):

@@ -237,7 +237,7 @@ def retrieval_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
         for key in want
         if (t := gold.tasks.get(key)) and any(nows(t["text"])[:24] in p for p in passages)
     )
-    out["text_recall@5"] = found / min(len(want), 5)
+    out["text_recall@5"] = min(found, 5) / min(len(want), 5)  # 5 passages: at most 5 hits
     return out
 
 

@@ -143,7 +143,7 @@ def threshold_for(report: dict[str, Any], group: str, metric: str) -> tuple[str,
     enforce = not bound.get("target") or bool(bound.get("enforce"))
     text += "" if enforce else " (target)"
     if value is None:
-        return text, "not run"
+        return text, "no data"  # not in this run, or the answers lack the field
     ok = ("min" not in bound or value >= bound["min"]) and (
         "max" not in bound or value <= bound["max"]
     )
@@ -567,10 +567,31 @@ def chart(report: dict[str, Any], path: Path) -> Path | None:
     return path
 
 
+def compact(report: dict[str, Any], limit: int = 300) -> dict[str, Any]:
+    """What latest.json keeps: failing cases by id (their results are under `results`),
+    baseline answers cut to `limit` characters, and the answer text of suite items only
+    where they failed."""
+
+    def cut(r: dict[str, Any]) -> dict[str, Any]:
+        text = r["got"].get("answer") or ""
+        return r | {"got": r["got"] | {"answer": text[:limit] + ("…" if len(text) > limit else "")}}
+
+    def slim(x: dict[str, Any]) -> dict[str, Any]:
+        return x if not x.get("ok") else x | {"got": {"status": x["got"].get("status")}}
+
+    return report | {
+        "failing": {k: [r["id"] for r in v] for k, v in report["failing"].items()},
+        "results": {
+            k: (v if k == "ours" else [cut(r) for r in v]) for k, v in report["results"].items()
+        },
+        "suites": {k: [slim(x) for x in v] for k, v in (report.get("suites") or {}).items()},
+    }
+
+
 def write_reports(report: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "latest.json", "md": out_dir / "latest.md"}
-    paths["json"].write_text(json.dumps(report, ensure_ascii=False, indent=1), "utf-8")
+    paths["json"].write_text(json.dumps(compact(report), ensure_ascii=False, indent=1), "utf-8")
     paths["md"].write_text(markdown(report, read_history(out_dir)), "utf-8")
     png = chart(report, out_dir / "accuracy_by_kind.png")
     if png:
