@@ -87,7 +87,10 @@ def mentions(gold: Gold, unit: str, text: str) -> bool:
 
 # ---- status / facts ----
 def status_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
-    return {"status_ok": answer.get("status") == case.expect["status"]}
+    out: dict[str, Any] = {"status_ok": answer.get("status") == case.expect["status"]}
+    if answer.get("lang"):  # answers that say their language must answer in the case's
+        out["lang_ok"] = answer["lang"] == case.lang
+    return out
 
 
 def smalltalk_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:

@@ -55,6 +55,7 @@ NEW_METRICS = (
     ("citation quotes in source", "all", "quotes_in_source"),
     ("verifier checks ok", "all", "checks_ok"),
     ("lines dropped by the verifier", "all", "lines_dropped_total"),
+    ("answer in the asked language", "all", "lang_acc"),
     ("conversations (switch + ellipsis)", "suite/conversations", "accuracy"),
     ("switch consistency", "suite/switch", "switch_consistency"),
     ("ellipsis follow-ups", "suite/ellipsis", "ellipsis_accuracy"),

@@ -46,6 +46,7 @@ AGGREGATES: dict[str, tuple[str, str]] = {
     "topical_recall": ("topical_recall", "mean"),
     "topical_precision": ("topical_precision", "mean"),
     "intent_acc": ("intent_ok", "mean"),
+    "lang_acc": ("lang_ok", "mean"),
     "rendered_accuracy": ("rendered_ok", "mean"),
     "text_ok": ("text_ok", "mean"),
     "items_shown": ("items_shown", "mean"),

@@ -199,6 +199,16 @@ def test_smalltalk(gold) -> None:  # type: ignore[no-untyped-def]
     assert not score_case(c, {**good, "status": "out_of_scope"}, gold)["pass"]
 
 
+def test_answer_language(gold) -> None:  # type: ignore[no-untyped-def]
+    en = Case(
+        "t-003", "out_of_scope", ("Tell me a joke",), None, {"status": "out_of_scope"}, lang="en"
+    )
+    refusal = {"answer": "Sorry.", "status": "out_of_scope", "citations": []}
+    assert "lang_ok" not in score_case(en, refusal, gold)  # today's answers carry no lang
+    assert score_case(en, refusal | {"lang": "en"}, gold)["lang_ok"]
+    assert not score_case(en, refusal | {"lang": "zh"}, gold)["lang_ok"]
+
+
 def test_new_kinds_validate() -> None:
     plans = {SZ, DJ}
     topic = {
