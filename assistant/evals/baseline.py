@@ -1,18 +1,23 @@
-"""The baseline: the plain pipeline a newcomer would build with llama-index defaults.
+"""Baselines: what one builds with llama-index and no domain structure. Neither has an LLM.
 
-Corpus .txt files as Documents (SimpleDirectoryReader), default SentenceSplitter
-chunks, a VectorStoreIndex over a ChromaVectorStore (embedded PersistentClient,
-telemetry off, our explicit embedding function), the same embedding model as
-ours, no LLM (`Settings.llm = None`), top-5 retrieval, no structure. Its answer is
-the retrieved chunks' text; its citations are the retrieved nodes.
+- `Baseline` ("baseline", llama-index defaults): corpus .txt files as Documents
+  (SimpleDirectoryReader), default SentenceSplitter chunks, a VectorStoreIndex over a
+  ChromaVectorStore (embedded PersistentClient, telemetry off, our explicit embedding
+  function), the same embedding model as ours, no LLM (`Settings.llm = None`), top-5
+  retrieval, no structure.
+- `HybridBaseline` ("hybrid", a competent one): the same chunks and vector retriever,
+  fused with BM25 over jieba tokens (`JiebaBM25Retriever`, bm25s) by llama-index's
+  `QueryFusionRetriever` (reciprocal rank fusion, one query, no LLM), top 5.
 
-The index is cached under <index_dir>/baseline/ and rebuilt only when the corpus
-text or the embedding mode changes.
+Their answer is the retrieved chunks' text; their citations are the retrieved nodes
+(intent `retrieval`). The index is cached under <index_dir>/baseline/ and rebuilt only
+when the corpus text or the embedding mode changes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -21,6 +26,7 @@ from typing import Any, cast
 from ..settings import Settings, prepare_offline_runtime
 
 TOP_K = 5
+CANDIDATES = 10  # per retriever, before fusion
 LEADING_NUMBER_RE = re.compile(r"^\s*[（(]?(\d{1,2})\s*[)）.．、]")
 
 
@@ -44,8 +50,55 @@ def leading_task_number(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def tokenize(text: str) -> list[str]:
+    """jieba search-mode tokens, lower-cased, punctuation and whitespace dropped."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return [t.lower() for t in jieba.lcut_for_search(text or "") if any(ch.isalnum() for ch in t)]
+
+
+def _bm25_retriever_class() -> Any:
+    from llama_index.core.retrievers import BaseRetriever
+    from llama_index.core.schema import NodeWithScore, QueryBundle
+
+    class JiebaBM25Retriever(BaseRetriever):
+        """BM25 (bm25s) over jieba tokens of the given nodes."""
+
+        def __init__(self, nodes: list[Any], similarity_top_k: int = CANDIDATES):
+            import bm25s
+
+            super().__init__()
+            self._nodes = list(nodes)
+            self._k = similarity_top_k
+            self._bm25 = bm25s.BM25()
+            self._bm25.index([tokenize(n.get_content()) for n in self._nodes], show_progress=False)
+
+        def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+            tokens = tokenize(query_bundle.query_str)
+            if not tokens or not self._nodes:
+                return []
+            ids, scores = self._bm25.retrieve(
+                [tokens], k=min(self._k, len(self._nodes)), show_progress=False
+            )
+            return [
+                NodeWithScore(node=self._nodes[int(i)], score=float(s))
+                for i, s in zip(ids[0], scores[0], strict=True)
+                if s > 0
+            ]
+
+    return JiebaBM25Retriever
+
+
+def JiebaBM25Retriever(nodes: list[Any], similarity_top_k: int = CANDIDATES) -> Any:
+    """A llama-index BaseRetriever: BM25 over jieba tokens (class built lazily: no import cost)."""
+    return _bm25_retriever_class()(nodes, similarity_top_k)
+
+
 class Baseline:
     """`answer(messages, plan_id) -> dict` with the same shape as `Answer.to_dict()`."""
+
+    name = "baseline"
 
     def __init__(self, settings: Settings):
         prepare_offline_runtime(settings)
@@ -53,7 +106,12 @@ class Baseline:
         self.root = settings.index_dir / "baseline"
         self.built = False  # True when this instance (re)built the index
         self._retriever: Any = None
+        self._index: Any = None
+        self._store: Any = None
         self._titles: dict[str, str] = {}
+
+    def _make_retriever(self, index: Any) -> Any:
+        return index.as_retriever(similarity_top_k=TOP_K)
 
     def _open(self) -> Any:
         if self._retriever is not None:
@@ -102,7 +160,8 @@ class Baseline:
                 )
                 self.built = True
         self._titles = {p.stem: p.stem for p in corpus_files(self.settings)}
-        self._retriever = index.as_retriever(similarity_top_k=TOP_K)
+        self._index, self._store = index, store
+        self._retriever = self._make_retriever(index)
         return self._retriever
 
     def answer(self, messages: list[dict[str, str]], plan_id: str | None = None) -> dict[str, Any]:
@@ -135,6 +194,25 @@ class Baseline:
             "citations": citations,
             "suggestions": [],
             "plan_ids": list(dict.fromkeys(c["plan_id"] for c in citations)),
-            "mode": "baseline",
+            "mode": self.name,
             "notice": "",
         }
+
+
+class HybridBaseline(Baseline):
+    """Vector + BM25 (jieba) fused by QueryFusionRetriever (reciprocal rank, no LLM)."""
+
+    name = "hybrid"
+
+    def _make_retriever(self, index: Any) -> Any:
+        from llama_index.core.retrievers import QueryFusionRetriever
+
+        nodes = sorted(self._store.get_nodes(None), key=lambda n: n.node_id)
+        return QueryFusionRetriever(
+            [index.as_retriever(similarity_top_k=CANDIDATES), JiebaBM25Retriever(nodes)],
+            llm=None,
+            mode="reciprocal_rerank",  # type: ignore[arg-type]
+            num_queries=1,  # no query generation: that would need an LLM
+            similarity_top_k=TOP_K,
+            use_async=False,
+        )

@@ -21,7 +21,15 @@ from ..settings import PROJECT_ROOT
 EVALS_DIR = PROJECT_ROOT / "evals"
 QUESTIONS_DIR = EVALS_DIR / "questions"
 GENERATED_DIR = EVALS_DIR / "generated"
+TOPICS_FILE = EVALS_DIR / "topics" / "topics.jsonl"
+CONVERSATIONS_DIR = EVALS_DIR / "conversations"
 GOLD_FILE = EVALS_DIR / "gold" / "tasks.jsonl"
+
+# Set names by role. A blind set (file stem starting with "blind") is never part of a
+# default run: it is scored once, by name (`--set blind2`), then renamed into a dev set.
+BLIND_PREFIX = "blind"
+TOPICS_SET = "topics"  # evals/topics/topics.jsonl: hand-labelled topic sets (a suite)
+CONV_PREFIX = "conv_"  # evals/conversations/*.jsonl: hand-written conversation cases (a suite)
 
 STATUSES = ("answered", "not_covered", "out_of_scope")
 ROLES = ("lead", "responsible", "any")
@@ -33,9 +41,12 @@ KINDS = (
     "plan_facts",
     "not_covered",
     "out_of_scope",
+    "topic",
+    "smalltalk",
 )
-CASE_KEYS = {"id", "kind", "turns", "plan_id", "expect", "tags"}
-ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
+LANGS = ("zh", "en")
+CASE_KEYS = {"id", "kind", "turns", "plan_id", "expect", "tags", "lang"}
+ID_RE = re.compile(r"^[a-z][a-z0-9]*-\d{3,}$")
 
 
 class CaseError(ValueError):
@@ -51,6 +62,7 @@ class Case:
     expect: dict[str, Any]
     set: str = ""
     tags: tuple[str, ...] = ()
+    lang: str = "zh"
 
     @property
     def question(self) -> str:
@@ -60,6 +72,26 @@ class Case:
     def generated(self) -> bool:
         return self.set.startswith("gen_")
 
+    @property
+    def blind(self) -> bool:
+        return is_blind(self.set)
+
+    @property
+    def pooled(self) -> bool:
+        """Counted in the groups all / handwritten / generated / kind/<kind>.
+
+        Suites (topic sets, conversation cases) are reported apart, so that adding a
+        suite never moves the existing guards in evals/thresholds.json."""
+        return not is_suite(self.set)
+
+
+def is_blind(set_name: str) -> bool:
+    return set_name.startswith(BLIND_PREFIX)
+
+
+def is_suite(set_name: str) -> bool:
+    return set_name == TOPICS_SET or set_name.startswith(CONV_PREFIX)
+
 
 @dataclass
 class Gold:
@@ -68,6 +100,7 @@ class Gold:
     tasks: dict[tuple[str, int], dict[str, Any]]
     registry: Any = None  # assistant.units.UnitRegistry (aliases, find_in_text)
     plan_titles: dict[str, str] = field(default_factory=dict)
+    sources: Any = None  # rendered.Sources: plan source texts for the rendered-text checks
 
     @property
     def plan_ids(self) -> list[str]:
@@ -120,6 +153,9 @@ def load_gold(
         table = AliasTable.load(aliases_path or corpus_dir / "aliases.toml")
         gold.registry = UnitRegistry.build(plans, shims, table)  # type: ignore[arg-type]
         gold.plan_titles = {pid: p.title for pid, p in plans.items()}
+        from .rendered import load_sources
+
+        gold.sources = load_sources(corpus_dir)
     return gold
 
 
@@ -166,6 +202,21 @@ def validate_case(obj: Any, where: str = "case", plan_ids: set[str] | None = Non
             and all(plan_ok(p, False) and numbers_ok(n) for p, n in v.items())
         )
 
+    def topic_tasks_ok(v: Any, required: bool) -> bool:
+        """plan -> task numbers; a plan's list may be empty, but not every list if required."""
+        return (
+            isinstance(v, dict)
+            and all(
+                plan_ok(p, False)
+                and isinstance(n, list)
+                and all(isinstance(x, int) and x > 0 for x in n)
+                for p, n in v.items()
+            )
+            and (not required or any(v.values()))
+        )
+
+    _need(obj.get("lang", "zh") in LANGS, where, f"lang must be one of {LANGS}")
+
     _need(plan_ok(obj["plan_id"], True), where, f"bad plan_id {obj['plan_id']!r}")
     status = expect.get("status") if isinstance(expect, dict) else None
     _need(status in STATUSES, where, "expect.status missing or invalid")
@@ -187,6 +238,9 @@ def validate_case(obj: Any, where: str = "case", plan_ids: set[str] | None = Non
         "applies": [(numbers or tasks_ok(e.get("tasks")), "plan_id + task_numbers, or tasks")],
         "compare": [(tasks_ok(e.get("tasks")), "tasks")],
         "plan_facts": [(one_plan, "plan_id"), (must_ok, "must_contain")],
+        "topic": [(topic_tasks_ok(e.get("tasks"), True), "tasks (plan -> required numbers)"),
+                  (topic_tasks_ok(e.get("also_ok", {}), False), "also_ok (plan -> numbers)")],
+        "smalltalk": [(e.get("intent") == "smalltalk", "intent = smalltalk")],
     }  # fmt: skip
     for ok, what in checks[kind]:
         _need(ok, where, f"{kind} needs expect.{what}")
@@ -203,6 +257,17 @@ def check_against_gold(case: Case, gold: Gold, where: str) -> None:
     for pid, nums in expected_task_map(case).items():
         for n in nums:
             _need(gold.task(pid, n) is not None, where, f"task {pid}#{n} not in gold")
+    if case.kind == "topic":
+        for pid, n in topic_sets(case)[1]:
+            _need(gold.task(pid, n) is not None, where, f"task {pid}#{n} not in gold")
+
+
+def topic_sets(case: Case) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
+    """A topic case's (required, required ∪ also_ok) task sets."""
+    e = case.expect
+    required = {(p, int(n)) for p, nums in (e.get("tasks") or {}).items() for n in nums}
+    extra = {(p, int(n)) for p, nums in (e.get("also_ok") or {}).items() for n in nums}
+    return required, required | extra
 
 
 def expected_task_map(case: Case) -> dict[str, list[int]]:
@@ -220,6 +285,8 @@ def expected_task_map(case: Case) -> dict[str, list[int]]:
 
 
 def load_file(path: Path, set_name: str, gold: Gold | None = None) -> list[Case]:
+    if set_name == TOPICS_SET:
+        return load_topics(path, gold)
     cases = []
     plan_ids = set(gold.plan_ids) if gold else None
     for i, line in enumerate(path.read_text("utf-8").splitlines(), 1):
@@ -239,6 +306,7 @@ def load_file(path: Path, set_name: str, gold: Gold | None = None) -> list[Case]
             obj["expect"],
             set_name,
             tuple(obj.get("tags", ())),
+            obj.get("lang", "zh"),
         )
         if gold:
             check_against_gold(case, gold, where)
@@ -246,26 +314,93 @@ def load_file(path: Path, set_name: str, gold: Gold | None = None) -> list[Case]
     return cases
 
 
+CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+TOPIC_KEYS = {"id", "topic", "en", "questions", "tasks", "also_ok", "note"}
+
+
+def load_topics(path: Path = TOPICS_FILE, gold: Gold | None = None) -> list[Case]:
+    """One `topic` case per question of each hand-labelled topic (id `<topic id>/<i>`);
+    a question without Chinese characters is asked as `lang: en`."""
+    cases = []
+    plan_ids = set(gold.plan_ids) if gold else None
+    for i, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{i}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CaseError(f"{where}: invalid JSON ({exc})") from exc
+        _need(isinstance(row, dict) and not (set(row) - TOPIC_KEYS), where, "bad topic row")
+        questions = row.get("questions")
+        _need(isinstance(questions, list) and bool(questions), where, "no questions")
+        for j, q in enumerate(questions, 1):
+            expect: dict[str, Any] = {
+                "status": "answered",
+                "tasks": row.get("tasks"),
+                "also_ok": row.get("also_ok") or {},
+            }
+            lang = "zh" if isinstance(q, str) and CJK_RE.search(q) else "en"
+            obj = {
+                "id": "top-001",  # validated with a placeholder; the real id names the topic
+                "kind": "topic",
+                "turns": [q],
+                "plan_id": None,
+                "expect": expect,
+                "lang": lang,
+            }
+            validate_case(obj, f"{where} question {j}", plan_ids)
+            case = Case(
+                f"{row.get('id')}/{j}",
+                "topic",
+                (q,),
+                None,
+                expect,
+                TOPICS_SET,
+                (str(row.get("id")),),
+                lang,
+            )
+            if gold:
+                check_against_gold(case, gold, where)
+            cases.append(case)
+    return cases
+
+
 def discover_sets(
-    questions_dir: Path = QUESTIONS_DIR, generated_dir: Path = GENERATED_DIR
+    questions_dir: Path = QUESTIONS_DIR,
+    generated_dir: Path = GENERATED_DIR,
+    topics_file: Path | None = TOPICS_FILE,
+    conversations_dir: Path | None = CONVERSATIONS_DIR,
 ) -> dict[str, Path]:
+    """Every set on disk by name, blind sets included (only listed here: a default
+    selection leaves them out, see `select_sets`)."""
     sets = {p.stem: p for p in sorted(questions_dir.glob("*.jsonl"))}
     sets |= {f"gen_{p.stem}": p for p in sorted(generated_dir.glob("*.jsonl"))}
+    if topics_file is not None and topics_file.exists():
+        sets[TOPICS_SET] = topics_file
+    if conversations_dir is not None and conversations_dir.exists():
+        sets |= {f"{CONV_PREFIX}{p.stem}": p for p in sorted(conversations_dir.glob("*.jsonl"))}
     return sets
 
 
 def select_sets(available: dict[str, Path], wanted: str | None) -> dict[str, Path]:
-    """None: all; 'generated' / 'handwritten'; else a comma list of set names."""
+    """None: every set but the blind ones; 'generated' / 'handwritten' (hand-written
+    question sets, blind ones left out); else a comma list of set names — the only way
+    to run a blind set."""
     if not wanted:
-        return available
+        return {k: v for k, v in available.items() if not is_blind(k)}
     out: dict[str, Path] = {}
     for w in (s.strip() for s in wanted.split(",") if s.strip()):
         if w in ("generated", "gen"):
             out |= {k: v for k, v in available.items() if k.startswith("gen_")}
         elif w in ("handwritten", "questions"):
-            out |= {k: v for k, v in available.items() if not k.startswith("gen_")}
-        elif w in available or f"gen_{w}" in available:
-            key = w if w in available else f"gen_{w}"
+            out |= {
+                k: v
+                for k, v in available.items()
+                if not k.startswith("gen_") and not is_blind(k) and not is_suite(k)
+            }
+        elif w in available or f"gen_{w}" in available or f"{CONV_PREFIX}{w}" in available:
+            key = next(k for k in (w, f"gen_{w}", f"{CONV_PREFIX}{w}") if k in available)
             out[key] = available[key]
         else:
             raise CaseError(

@@ -115,14 +115,16 @@ def task_unit_cases(
     return out
 
 
-def unit_names(gold: Gold, unit: str, plan_ids: list[str] | None) -> list[str]:
-    """The canonical name, then aliases that name only this unit within the plans (sorted)."""
+def unit_names(
+    gold: Gold, unit: str, plan_ids: list[str] | None, places: tuple[str, ...] = ()
+) -> list[str]:
+    """The canonical name, then aliases that name only this unit within the plans (sorted);
+    aliases carrying a place name (`places`: the plans' short names) are left out."""
     reg = gold.registry
     names = [unit]
     for alias in sorted(reg.aliases_of(unit) - {unit}):
         if (
-            "垫江" in alias
-            or "石柱" in alias
+            any(p and p in alias for p in places)
             or not DEPT_SUFFIX.search(alias)
             or len(alias) < 3
             or alias == unit + "员会"
@@ -135,6 +137,7 @@ def unit_names(gold: Gold, unit: str, plan_ids: list[str] | None) -> list[str]:
 
 def unit_task_cases(gold: Gold, shorts: dict[str, str]) -> list[dict]:
     reg = gold.registry
+    places = tuple(shorts.values())
     out: list[dict] = []
     templates = {
         "lead": ["{county}{name}牵头哪些任务？", "{name}在{county}方案里牵头了哪些事？"],
@@ -161,7 +164,7 @@ def unit_task_cases(gold: Gold, shorts: dict[str, str]) -> list[dict]:
     for unit in sorted(reg.units):
         u = reg.units[unit]
         for pid in u.plans:
-            names = unit_names(gold, unit, [pid])
+            names = unit_names(gold, unit, [pid], places)
             if u.collective:
                 add(f"{shorts[pid]}方案里“{unit}”涉及哪些任务？", unit, pid, "any", ["collective"])
                 continue
@@ -171,7 +174,7 @@ def unit_task_cases(gold: Gold, shorts: dict[str, str]) -> list[dict]:
                 add(q, unit, pid, role, ["alias" if name != unit else "canonical"])
                 j += 1
         if len(u.plans) > 1 and not u.collective:
-            names = unit_names(gold, unit, None)
+            names = unit_names(gold, unit, None, places)
             both = "和".join(shorts[p] for p in u.plans)
             for role, q in (
                 ("lead", "{name}在两个县的方案里分别牵头哪些任务？"),

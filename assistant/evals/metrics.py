@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..answer.understand import cn_number
-from .cases import Case, Gold, expected_task_map
+from .cases import Case, Gold, expected_task_map, topic_sets
 
 Answer = dict[str, Any]
 Key = tuple[str, int]
@@ -21,7 +20,27 @@ COUNT_TOTAL_RE = re.compile(r"共\s*(\d+|[一二两三四五六七八九十]+)\s
 COUNT_ANY_RE = re.compile(
     r"(?<![第\d一二两三四五六七八九十])(\d+|[一二两三四五六七八九十]+)\s*(?:项|条)(?:任务|措施|试点)?"
 )
+COUNT_EN_RE = re.compile(r"(?i)\b(\d+)\s+(?:\w+\s+)?(?:tasks|measures|items)\b")
 NUMBER_RE = re.compile(r"\d+")
+
+
+CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+
+
+def cn_number(s: str) -> int | None:
+    """'31' / '三十一' / '二' → int (the harness's own reading, independent of the pipeline)."""
+    if s.isdigit():
+        return int(s)
+    total, cur = 0, 0
+    for ch in s:
+        if ch in CN_DIGITS:
+            cur = CN_DIGITS[ch]
+        elif ch in "十百":
+            total += (cur or 1) * (10 if ch == "十" else 100)
+            cur = 0
+        else:
+            return None
+    return total + cur or None
 
 
 def nows(text: str) -> str:
@@ -49,6 +68,17 @@ def cited_tasks(answer: Answer, include_via: bool = True) -> list[Key]:
     return out
 
 
+def listed_tasks(answer: Answer) -> set[Key]:
+    """The answer's task set: named (not `via`) citations plus the items of its `groups`
+    (the structured list, when the answer has one)."""
+    out = set(cited_tasks(answer, include_via=False))
+    for g in answer.get("groups") or []:
+        for item in g.get("items") or []:
+            if item.get("task_number") is not None and item.get("plan_id"):
+                out.add((item["plan_id"], int(item["task_number"])))
+    return out
+
+
 def mentions(gold: Gold, unit: str, text: str) -> bool:
     """The unit is named in the text (canonical name or any alias; whitespace ignored)."""
     t = nows(text)
@@ -57,7 +87,38 @@ def mentions(gold: Gold, unit: str, text: str) -> bool:
 
 # ---- status / facts ----
 def status_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
-    return {"status_ok": answer.get("status") == case.expect["status"]}
+    out: dict[str, Any] = {"status_ok": answer.get("status") == case.expect["status"]}
+    if answer.get("lang"):  # answers that say their language must answer in the case's
+        out["lang_ok"] = answer["lang"] == case.lang
+    return out
+
+
+def smalltalk_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    """A greeting / thanks: answered, with the smalltalk intent and no citations."""
+    if case.kind != "smalltalk":
+        return {}
+    return {
+        "intent_ok": answer.get("intent") == case.expect.get("intent", "smalltalk"),
+        "no_citations": not answer.get("citations"),
+    }
+
+
+def topic_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
+    """Topic sets: recall over the required tasks, precision over required ∪ also_ok, of
+    the cited / listed task set (citations made for a collective unit, `via`, left out).
+    An empty list is precision 1 (as for unit lists); its recall is 0."""
+    if case.kind != "topic":
+        return {}
+    required, acceptable = topic_sets(case)
+    got = listed_tasks(answer)
+    recall = len(got & required) / len(required) if required else 1.0
+    precision = len(got & acceptable) / len(got) if got else 1.0
+    return {
+        "topical_recall": recall,
+        "topical_precision": precision,
+        "missing_tasks": sorted(required - got) or None,
+        "extra_tasks": sorted(got - acceptable) or None,
+    }
 
 
 def must_contain_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
@@ -132,7 +193,8 @@ def stated_counts(text: str) -> set[int]:
     """Counts the answer states: '共N项' if present, otherwise any 'N项' not preceded by 第."""
     t = nows(text)
     found = COUNT_TOTAL_RE.findall(t) or COUNT_ANY_RE.findall(t)
-    return {n for s in found if (n := cn_number(s)) is not None}
+    english = {int(n) for n in COUNT_EN_RE.findall(text or "")}
+    return {n for s in found if (n := cn_number(s)) is not None} | english
 
 
 def count_metrics(
@@ -178,15 +240,15 @@ def retrieval_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]:
         for key in want
         if (t := gold.tasks.get(key)) and any(nows(t["text"])[:24] in p for p in passages)
     )
-    out["text_recall@5"] = found / min(len(want), 5)
+    out["text_recall@5"] = min(found, 5) / min(len(want), 5)  # 5 passages: at most 5 hits
     return out
 
 
 # ---- citation precision ----
 def expected_plans(case: Case, gold: Gold) -> set[str] | None:
     e = case.expect
-    if case.kind in ("not_covered", "out_of_scope"):
-        return None
+    if case.kind in ("not_covered", "out_of_scope", "topic", "smalltalk"):
+        return None  # topic: its precision is `topical_precision`
     if case.kind == "unit_tasks":
         if e["plan_id"]:
             return {e["plan_id"]}

@@ -14,11 +14,14 @@ from .metrics import (
     citation_precision,
     must_contain_metrics,
     retrieval_metrics,
+    smalltalk_metrics,
     status_metrics,
     task_units_metrics,
+    topic_metrics,
     unit_tasks_metrics,
     unsupported_claims,
 )
+from .rendered import rendered_metrics
 
 AnswerFn = Callable[[list[dict[str, str]], str | None], dict[str, Any]]
 THRESHOLDS_FILE = EVALS_DIR / "thresholds.json"
@@ -40,6 +43,18 @@ AGGREGATES: dict[str, tuple[str, str]] = {
     "mrr": ("mrr", "mean"),
     "citation_precision": ("citation_precision", "mean"),
     "must_contain": ("must_contain", "mean"),
+    "topical_recall": ("topical_recall", "mean"),
+    "topical_precision": ("topical_precision", "mean"),
+    "intent_acc": ("intent_ok", "mean"),
+    "lang_acc": ("lang_ok", "mean"),
+    "rendered_accuracy": ("rendered_ok", "mean"),
+    "text_ok": ("text_ok", "mean"),
+    "items_shown": ("items_shown", "mean"),
+    "quotes_in_source": ("quotes_ok", "mean"),
+    "checks_ok": ("checks_ok", "mean"),
+    "lines_dropped_total": ("lines_dropped", "sum"),
+    "rendered_count_ok": ("rendered_count_ok", "mean"),
+    "topk_ceiling": ("topk_ceiling", "mean"),
     "unsupported_rate": ("unsupported", "rate"),
     "unsupported_total": ("unsupported", "sum"),
     "latency_ms_mean": ("latency_ms", "mean"),
@@ -61,6 +76,10 @@ def case_pass(case: Case, m: dict[str, Any]) -> bool:
         return m.get("recall_all") == 1.0
     if case.kind == "plan_facts":
         return bool(m.get("must_contain"))
+    if case.kind == "topic":
+        return m.get("topical_recall") == 1.0 and (m.get("topical_precision") or 0) >= 0.9
+    if case.kind == "smalltalk":
+        return bool(m.get("intent_ok")) and bool(m.get("no_citations"))
     return True
 
 
@@ -69,10 +88,33 @@ METRICS = (
     must_contain_metrics,
     task_units_metrics,
     unit_tasks_metrics,
+    topic_metrics,
+    smalltalk_metrics,
     retrieval_metrics,
     citation_precision,
     unsupported_claims,
 )
+
+
+def topk_ceiling(case: Case, answer: dict[str, Any], gold: Gold) -> dict[str, Any]:
+    """Retrieval-only systems (the baselines, intent `retrieval`), list questions: the share
+    of the expected set whose task text is in a top-5 passage at all — the most a top-k
+    retriever can give, however its passages are read."""
+    if answer.get("intent") != "retrieval" or case.kind not in ("unit_tasks", "topic"):
+        return {}
+    from .metrics import citations, nows
+    from .rendered import expected_keys
+
+    want = expected_keys(case, gold)
+    if not want:
+        return {}
+    passages = [nows(c.get("quote", "")) for c in citations(answer)[:5]]
+    reach = sum(
+        1
+        for key in want
+        if (t := gold.tasks.get(key)) and any(nows(t["text"])[:24] in p for p in passages)
+    )
+    return {"topk_ceiling": reach / len(want)}
 
 
 def score_case(case: Case, answer: dict[str, Any], gold: Gold) -> dict[str, Any]:
@@ -80,44 +122,80 @@ def score_case(case: Case, answer: dict[str, Any], gold: Gold) -> dict[str, Any]
     for fn in METRICS:
         out |= fn(case, answer, gold)
     out["pass"] = case_pass(case, out)
+    out |= topk_ceiling(case, answer, gold)
+    if gold.sources is not None:
+        out |= rendered_metrics(case, answer, gold, gold.sources, out)
     return out
 
 
-def ask(answer_fn: AnswerFn, case: Case) -> tuple[dict[str, Any], float, float, str | None]:
-    """Feed the turns one by one; returns (final answer, final-turn ms, all-turns ms, error)."""
+ERROR_ANSWER: dict[str, Any] = {"answer": "", "status": "error", "citations": []}
+
+
+def ask_messages(
+    answer_fn: AnswerFn, messages: list[dict[str, str]], plan_id: str | None
+) -> tuple[dict[str, Any], float, str | None]:
+    """One call: (answer, ms, error); a crash is a failed item, not a failed run."""
+    started = time.perf_counter()
+    try:
+        answer = answer_fn(list(messages), plan_id)
+    except Exception as exc:
+        return (
+            dict(ERROR_ANSWER),
+            (time.perf_counter() - started) * 1000,
+            (f"{type(exc).__name__}: {exc}"),
+        )
+    return answer, (time.perf_counter() - started) * 1000, None
+
+
+def ask(
+    answer_fn: AnswerFn, case: Case
+) -> tuple[dict[str, Any], float, float, str | None, list[dict[str, str]]]:
+    """Feed the turns one by one, appending each answer as the assistant message;
+    returns (final answer, final-turn ms, all-turns ms, error, transcript)."""
     messages: list[dict[str, str]] = []
     answer: dict[str, Any] = {}
     last_ms = total_ms = 0.0
     for turn in case.turns:
         messages.append({"role": "user", "content": turn})
-        started = time.perf_counter()
-        try:
-            answer = answer_fn(list(messages), case.plan_id)
-        except Exception as exc:  # a crash is a failed case, not a failed run
-            ms = (time.perf_counter() - started) * 1000
-            return (
-                {"answer": "", "status": "error", "citations": []},
-                ms,
-                total_ms + ms,
-                f"{type(exc).__name__}: {exc}",
-            )
-        last_ms = (time.perf_counter() - started) * 1000
+        answer, last_ms, error = ask_messages(answer_fn, messages, case.plan_id)
         total_ms += last_ms
+        if error:
+            return answer, last_ms, total_ms, error, messages
         messages.append({"role": "assistant", "content": answer.get("answer", "")})
-    return answer, last_ms, total_ms, None
+    return answer, last_ms, total_ms, None, messages
 
 
 def brief_answer(answer: dict[str, Any]) -> dict[str, Any]:
     """What the report keeps of an answer."""
-    return {
+    out = {
         "answer": answer.get("answer", ""),
         "status": answer.get("status"),
         "intent": answer.get("intent"),
         "citations": [
-            {k: c.get(k) for k in ("marker", "plan_id", "task_number", "lead", "responsible")}
+            {
+                k: c.get(k)
+                for k in ("marker", "plan_id", "task_number", "lead", "responsible", "via")
+            }
             for c in answer.get("citations") or []
         ],
+        "suggestions": list(answer.get("suggestions") or []),
     }
+    for key in ("lang", "checks"):
+        if key in answer:
+            out[key] = answer[key]
+    return out
+
+
+def cited_set(answer: dict[str, Any]) -> list[list[Any]]:
+    """The cited (plan, task) set, sorted: what consistency compares."""
+    return sorted(
+        [c["plan_id"], int(c["task_number"])]
+        for c in {
+            (c.get("plan_id"), c.get("task_number")): c
+            for c in answer.get("citations") or []
+            if c.get("task_number") is not None
+        }.values()
+    )
 
 
 def run_cases(
@@ -125,29 +203,36 @@ def run_cases(
     answer_fn: AnswerFn,
     gold: Gold,
     progress: Callable[[int, Case], None] | None = None,
+    keep_transcripts: bool = False,
 ) -> list[dict[str, Any]]:
+    """One result per case. With keep_transcripts, `_messages` holds the conversation
+    (with the assistant's replies) for the suites that continue it; drop it before saving."""
     results = []
     for i, case in enumerate(cases):
         if progress:
             progress(i, case)
-        answer, ms, total, error = ask(answer_fn, case)
+        answer, ms, total, error, messages = ask(answer_fn, case)
         metrics = score_case(case, answer, gold)
         metrics |= {"latency_ms": round(ms, 1), "latency_total_ms": round(total, 1)}
-        results.append(
-            {
-                "id": case.id,
-                "set": case.set,
-                "kind": case.kind,
-                "group": group_kind(case),
-                "turns": list(case.turns),
-                "plan_id": case.plan_id,
-                "expect": case.expect,
-                "tags": list(case.tags),
-                "got": brief_answer(answer),
-                "metrics": metrics,
-                "error": error,
-            }
-        )
+        result = {
+            "id": case.id,
+            "set": case.set,
+            "kind": case.kind,
+            "group": group_kind(case),
+            "pooled": case.pooled,
+            "turns": list(case.turns),
+            "plan_id": case.plan_id,
+            "expect": case.expect,
+            "tags": list(case.tags),
+            "lang": case.lang,
+            "got": brief_answer(answer),
+            "cited": cited_set(answer),
+            "metrics": metrics,
+            "error": error,
+        }
+        if keep_transcripts:
+            result["_messages"] = messages
+        results.append(result)
     return results
 
 
@@ -171,38 +256,48 @@ def _aggregate(values: list[Any], how: str) -> float | None:
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Aggregates per group: all, handwritten, generated, set/<name>, kind/<kind>."""
-    groups: dict[str, list[dict[str, Any]]] = {"all": results}
+    """Aggregates per group: all, handwritten, generated, kind/<kind> over the pooled
+    question sets; set/<name> for every set (suites too: set/topics, set/conv_…)."""
+    pooled = [r for r in results if r.get("pooled", True)]
+    groups: dict[str, list[dict[str, Any]]] = {"all": pooled} if pooled else {}
     for r in results:
-        groups.setdefault("generated" if r["set"].startswith("gen_") else "handwritten", []).append(
-            r
-        )
+        if r.get("pooled", True):
+            groups.setdefault(
+                "generated" if r["set"].startswith("gen_") else "handwritten", []
+            ).append(r)
+            groups.setdefault(f"kind/{r['group']}", []).append(r)
         groups.setdefault(f"set/{r['set']}", []).append(r)
-        groups.setdefault(f"kind/{r['group']}", []).append(r)
-    out = {}
-    for name, rs in groups.items():
-        row: dict[str, Any] = {"n": len(rs)}
-        for metric, (key, how) in AGGREGATES.items():
-            value = _aggregate([r["metrics"].get(key) for r in rs], how)
-            if value is not None:
-                row[metric] = round(value, 4)
-        out[name] = row
-    return out
+    return {name: aggregate_row(rs) for name, rs in groups.items()}
 
 
-def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, float]]:
+def aggregate_row(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    row: dict[str, Any] = {"n": len(rs)}
+    for metric, (key, how) in AGGREGATES.items():
+        value = _aggregate([r["metrics"].get(key) for r in rs], how)
+        if value is not None:
+            row[metric] = round(value, 4)
+    return row
+
+
+def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, Any]]:
     if not path.exists():
         return {}
     data = json.loads(path.read_text("utf-8"))
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-def check_thresholds(
-    summary: dict[str, dict[str, Any]], thresholds: dict[str, dict[str, float]]
+def enforced(bound: dict[str, Any]) -> bool:
+    """Plain entries are enforced; a `"target": true` entry only once `"enforce": true`."""
+    return not bound.get("target") or bool(bound.get("enforce"))
+
+
+def _misses(
+    summary: dict[str, dict[str, Any]], thresholds: dict[str, dict[str, Any]], want_enforced: bool
 ) -> list[str]:
-    """A message per metric under its min / over its max (groups not in this run are skipped)."""
-    failures = []
+    out = []
     for key, bound in thresholds.items():
+        if enforced(bound) != want_enforced:
+            continue
         group, _, metric = key.rpartition(".")
         if group not in summary:
             continue
@@ -210,12 +305,34 @@ def check_thresholds(
         if value is None:
             continue
         if "min" in bound and value < bound["min"]:
-            failures.append(f"{key} = {value:.4g}，低于阈值 {bound['min']}")
+            out.append(f"{key} = {value:.4g}，低于阈值 {bound['min']}")
         if "max" in bound and value > bound["max"]:
-            failures.append(f"{key} = {value:.4g}，高于阈值 {bound['max']}")
-    return failures
+            out.append(f"{key} = {value:.4g}，高于阈值 {bound['max']}")
+    return out
+
+
+def check_thresholds(
+    summary: dict[str, dict[str, Any]], thresholds: dict[str, dict[str, Any]]
+) -> list[str]:
+    """A message per enforced metric under its min / over its max (groups or metrics not in
+    this run are skipped): these fail the run and the CI test."""
+    return _misses(summary, thresholds, True)
+
+
+def target_gaps(
+    summary: dict[str, dict[str, Any]], thresholds: dict[str, dict[str, Any]]
+) -> list[str]:
+    """The same for target entries not yet enforced: reported as gaps, never failing."""
+    return _misses(summary, thresholds, False)
 
 
 def failing(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Cases that failed their verdict or made an unsupported claim."""
-    return [r for r in results if not r["metrics"].get("pass") or r["metrics"].get("unsupported")]
+    """Cases that failed their verdict, made an unsupported claim, or whose text fails
+    the rendered-text checks."""
+    return [
+        r
+        for r in results
+        if not r["metrics"].get("pass")
+        or r["metrics"].get("unsupported")
+        or r["metrics"].get("text_ok") is False
+    ]

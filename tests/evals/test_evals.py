@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -243,7 +244,7 @@ def test_thresholds_report_failures() -> None:
 
 # ---- loader ----
 def test_loader_rejects_malformed_cases(tmp_path: Path, gold) -> None:  # type: ignore[no-untyped-def]
-    good = {
+    good: dict[str, Any] = {
         "id": "civ-901",
         "kind": "task_units",
         "turns": ["石柱第31项谁牵头？"],
@@ -274,7 +275,7 @@ def test_loader_rejects_malformed_cases(tmp_path: Path, gold) -> None:  # type: 
 
 
 def test_all_committed_cases_load(gold) -> None:  # type: ignore[no-untyped-def]
-    sets = discover_sets()
+    sets = select_sets(discover_sets(), None)  # blind sets are left out: never read here
     cases = load_cases(sets, gold)
     assert {"business", "civil_servant", "gen_task_units", "gen_unit_tasks"} <= set(sets)
     assert len({c.id for c in cases}) == len(cases) >= 138 + 400
@@ -294,14 +295,32 @@ def test_generated_cases_are_up_to_date(tmp_path: Path) -> None:
 # ---- the full run ----
 @pytest.mark.slow
 def test_eval_meets_thresholds(index_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every set but the blind ones, with every suite (deterministic samples): enforced
+    thresholds gate; target thresholds are printed as gaps and fail nothing."""
     from assistant.evals import run_eval
+    from assistant.evals.runner import enforced, load_thresholds
 
     report = run_eval(index_settings, None, baseline=False, reports_dir=tmp_path, quiet=True)
     assert report["mode"] == "extractive" and report["n_cases"] >= 538
-    assert (tmp_path / "latest.md").exists() and (tmp_path / "latest.json").exists()
+    assert not report["blind_sets"] and "topics" in report["sets"]
+    counts = report["counts"]
+    print("\ncounts:", counts)
+    assert counts["switch_pairs"] > 0 and counts["suggestions"] > 0
+    assert counts["perturbation_variants"] > 0 and counts["ellipsis"] > 0
+    for name in ("latest.md", "latest.json", "history.jsonl"):
+        assert (tmp_path / name).exists()
+    ours = report["summary"]["ours"]
+    # gate only on what the runner computes: every enforced entry has a value in this run
+    for key, bound in load_thresholds().items():
+        group, _, metric = key.rpartition(".")
+        if enforced(bound):
+            assert ours.get(group, {}).get(metric) is not None, f"{key} not computed"
+    for gap in report["target_gaps"]:
+        print("target gap:", gap)
     failing = [
         f"{r['id']}: {' → '.join(r['turns'])} ⇒ {r['got']['status']} {r['got']['answer'][:80]!r}"
         for r in report["failing"]["ours"]
+        if not r["metrics"].get("pass")
     ][:30]
     assert not report["threshold_failures"], "\n".join(report["threshold_failures"] + failing)
 
