@@ -115,8 +115,9 @@ class Draft:
             else f"   ↔ {other}第{task.number}项：{text} [{m}]；{units_line(task)}"
         )
 
-    def item(self, ctx: Context, task: Task, terms: str = "", via: str = "") -> None:
-        """One numbered list item: the task, its text and its units as printed."""
+    def item(self, ctx: Context, task: Task, terms: str = "", via: str = "", named: bool = False) -> None:
+        """One numbered list item: the task, its text and its units as printed (`named`: the
+        plan's short name before the number, in lists that mix plans)."""
         m = self.cite_task(ctx, task, via)
         if not self.groups:
             self.group("")
@@ -126,7 +127,10 @@ class Draft:
         text = excerpt(task.text, terms)
         items.append(Item(m, task.plan_id, task.number, text, task.lead_text,
                           task.responsible_text, task.role_word).__dict__)
+        plan = ctx.plans[task.plan_id]
         label = f"Task {task.number}" if self.lang == "en" else f"第{task.number}项"
+        if named:
+            label = f"{plan.name_en or plan.short_name} {label}" if self.lang == "en" else f"{plan.short_name}{label}"
         self.lines.append(f"{n}. {label}：{text} [{m}]")
         self.lines.append(f"   {units_line(task, self.lang)}")
 
@@ -233,7 +237,9 @@ def _role_title(g: TaskGroup, role_word: str, en: bool) -> str:
 def compose_task_units(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
     tasks = ev.tasks()
-    for t in tasks[:1] if ev.groups and ev.groups[0].key == "ranked" else tasks:
+    ranked = bool(ev.groups) and ev.groups[0].key == "ranked"
+    firsts = [next(t for t in tasks if t.plan_id == pid) for pid in dict.fromkeys(t.plan_id for t in tasks)]
+    for t in firsts if ranked else tasks:
         plan = plan_label(ctx.plans[t.plan_id], d.lang)
         lead = t.lead_text or "（未列明）"
         resp = t.responsible_text
@@ -247,9 +253,7 @@ def compose_task_units(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
             d.say(f"{plan}第{t.number}项由{lead}牵头" + (f"，{t.role_word}为{resp}。" if resp else f"，未列明{t.role_word}。"))
     for n in ev.missing_numbers:
         d.say(f"No task {n} in the plans asked about." if en else f"所选方案中没有第{n}项任务。")
-    d.group("")
-    for t in tasks:
-        d.item(ctx, t, ev.topic)
+    _grouped_by_plan(tasks, ev.topic, ctx, d, counts=False)
 
 
 def compose_applies(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
@@ -309,7 +313,7 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
             d.counts.add(len(g.tasks))
             d.group(f"In both ({len(g.tasks)} of {plan}):" if en else f"两个方案都有的（{plan}的 {len(g.tasks)} 项）：", None)
             for a in g.tasks:
-                d.item(ctx, a, topic)
+                d.item(ctx, a, topic, named=True)
                 for b in (b for x, b in g.pairs if x is a):
                     d.related(ctx, b, topic)
 

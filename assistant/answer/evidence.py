@@ -140,13 +140,15 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
     if verdict != "answered":
         return Evidence(verdict, closest=tuple(t for _, t in scored[:2]), topic=text,
                         reasons=("方案中没有同时说到问题要点的任务",))
-    best = max(s for s, _ in scored)
+    # what the task says of the question decides the order; retrieval order breaks ties
+    ranked_by_support = [t for _, _, t in sorted((-s, i, t) for i, (s, t) in enumerate(scored))]
+    support = {t: s for s, t in scored}
+    best = support[ranked_by_support[0]]
     if single:
         # the best task, and others only while they say as much of the question
-        keep = [t for s, t in scored[:limit] if s >= best]
+        keep = [t for t in ranked_by_support[:limit] if support[t] >= best]
     else:
-        keep = [t for s, t in scored[:limit] if s >= max(1.0, best * 0.5)]
-    keep = keep or [scored[0][1]]
+        keep = [t for t in ranked_by_support[:limit] if support[t] >= max(1.0, best * 0.5)]
     return Evidence("answered", (TaskGroup("ranked", keep[0].plan_id, tuple(keep)),), topic=text)
 
 

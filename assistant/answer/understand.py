@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 from ..ingest.units import UnitRegistry
 from ..records import Plan
-from .language import Lang, Turn, normalise, pattern, smalltalk_kind
+from .language import Lang, Turn, lexicon, normalise, pattern, smalltalk_kind
 
 Intent = Literal[
     "unit_tasks",
@@ -38,78 +39,21 @@ TASKNO_RE = re.compile(
     rf"第\s*({NUM})\s*[项条个号]|({NUM})\s*号任务|任务\s*([0-9]+)|\b(?:task|item|no\.?|number|measure)\s*#?\s*([0-9]+)",
     re.I,
 )
-LEAD_RE = re.compile(r"牵头|主导|主责|带头|负总责|\blead(s|ing)?\b|\bin charge\b", re.I)
-RESP_RE = re.compile(
-    r"责任单位|配合|协助|协同|参与|支持单位|协办|\bresponsible\b|\bsupport(s|ing)?\b|\bassist|\bcooperat|\bparticipat",
-    re.I,
-)
-WHO_RE = re.compile(
-    r"谁|哪个(部门|单位|局|委)|哪些(部门|单位)|找哪|什么(部门|单位)|联系|对接|\bwho\b|\bwhich (department|unit|agency|office|authorit)",
-    re.I,
-)
-TASKWORD_RE = re.compile(
-    r"任务|工作|事项|职责|承担|干什么|做什么|干啥|做啥|哪些事|啥事|涉及|分工|管什么|管哪些|\btasks?\b|\bduties\b|\bresponsib",
-    re.I,
-)
-LIST_RE = re.compile(r"哪些|什么|多少|几项|几个|清单|列出|列一下|啥|哪几|\bwhat\b|\bwhich\b|\blist\b", re.I)
-COUNT_RE = re.compile(r"多少|几项|几个|几条|总共|一共|共有|总数|\bhow many\b|\bnumber of\b", re.I)
-COMPARE_RE = re.compile(
-    r"比较|对比|比一比|区别|不同|差异|异同|相比|两个(县|区|市|方案)|两地|各自|一样吗|有何不同|\bcompare|\bdifferen|\bversus\b|\bvs\b",
-    re.I,
-)
-TOPIC_FRAME_RE = re.compile(
-    r"(方面|领域|相关|有关|关于|涉及|围绕).{0,8}(措施|任务|政策|内容|事项|举措|开放|工作)|所有|全部|\ball\b.{0,20}\b(measures|tasks)\b"
-    r"|\b(measures|tasks|policies) (on|about|concerning|related to|regarding|for|in)\b"
-    r"|\b(measures|tasks)\b.{0,12}\b(concern|relate|cover|involve|touch)",
-    re.I,
-)
-ANAPHORA_RE = re.compile(r"^(那|那么)?(其中|这些|上述|以上|它|它们|该项|这项|此项|这条|那项)|(那|这|该)(条|项|个任务)|\b(it|its|them|those|these)\b", re.I)
-SUBSET_RE = re.compile(r"^(那|那么)?(其中|这些|上述|以上|它们)|\b(of them|of those|among them)\b", re.I)
-FACT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("doc_number", re.compile(r"文号|发文字号|发文号|document number", re.I)),
-    (
-        "organisation",
-        re.compile(r"保障措施|组织实施|组织领导|怎么保障|如何保障|组织保障|推进组|safeguard|implementation arrangement", re.I),
-    ),
-    (
-        "task_count",
-        re.compile(
-            r"(多少|几)\s*(项|个|条)\s*(试点|改革){0,2}(任务|措施)|(任务|措施).{0,4}(多少|几)\s*(项|个|条)|任务(总)?数"
-            r"|共有.{0,6}(项|个)任务|(一共|总共|共)(有|列)?(多少|几)(项|个|条)|how many (tasks|measures)",
-            re.I,
-        ),
-    ),
-    ("period", re.compile(r"(试点|方案|实施).{0,6}(期限|几年|多少年|多长时间|多久|时间多长)|试点期|期限|how long|duration", re.I)),
-    (
-        "issued",
-        re.compile(
-            r"(什么时候|何时|哪天|哪一天|哪一年|哪年|日期|时间).{0,6}(印发|发布|出台|下发|发的|印的|公布)"
-            r"|(印发|发布|出台|下发|公布).{0,6}(什么时候|何时|哪天|日期|时间)|印发日期|发文日期|落款|\bwhen\b.{0,30}\b(issued|published|released)\b",
-            re.I,
-        ),
-    ),
-    (
-        "issuer",
-        re.compile(
-            r"谁(发布|印发|制定|出台|发的)|(哪个|什么|哪家)(单位|部门|机关).{0,3}(发布|印发|制定|出台|发的|发)|发文机关|发文单位|who issued",
-            re.I,
-        ),
-    ),
-    ("title", re.compile(r"标题|全称|(方案|文件)(的)?名称|方案叫什么|full title", re.I)),
-    ("goal", re.compile(r"目标|目的是|要达到|\bgoals?\b|\bobjectives?\b|\btargets?\b", re.I)),
-    ("principles", re.compile(r"原则|\bprinciples?\b", re.I)),
-    ("guidance", re.compile(r"指导思想|guiding (thought|ideology)", re.I)),
-)
-# Question frames around a topic ("跟…有关的", "…方面有哪些"): removed before the topic words
-# are read; the remaining words go through the general stop list (data/lexicon.toml).
-FRAME_RE = re.compile(
-    r"(跟|和|与|同)(?=[^，。？?]{1,12}(有关|相关))|有关的?|相关的?|方面的?|领域的?|哪些|什么|多少|"
-    r"牵头单位|责任单位|配合单位|牵头|负责|配合|参与|不同|区别|差异|异同|比较|对比|相比|一样|各自|分别",
-)
 
 
-# The genre's generic nouns for "what the plan does": never what a question is about.
-GENERIC_NOUN_RE = re.compile(r"措施|任务|举措|政策|事项|内容|工作|方案")
+def rx(key: str) -> re.Pattern[str]:
+    """A pattern of the question grammar (answer/data/lexicon.toml [understand])."""
+    return _compiled(key)
+
+
+@lru_cache(maxsize=64)
+def _compiled(key: str) -> re.Pattern[str]:
+    return re.compile(lexicon()["understand"][key], re.I)
+
+
+@lru_cache(maxsize=1)
+def fact_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((name, re.compile(p, re.I)) for name, p in lexicon()["understand"]["facts"])
 
 
 @dataclass(frozen=True)
@@ -153,7 +97,10 @@ def cn_number(s: str) -> int | None:
 
 
 def plan_names(plan: Plan) -> set[str]:
-    return {plan.short_name, plan.region, plan.title, plan.name_en} - {""}
+    """How a question can name a plan: region, short name (with its level: 某某县), title,
+    English name."""
+    short_level = f"{plan.short_name}{plan.level}" if plan.short_name and plan.level else ""
+    return {plan.short_name, short_level, plan.region, plan.title, plan.name_en} - {""}
 
 
 def plans_mentioned(text: str, plans: dict[str, Plan]) -> tuple[str, ...]:
@@ -173,7 +120,7 @@ def task_numbers_in(text: str) -> tuple[int, ...]:
 
 
 def role_in(text: str) -> Role | None:
-    lead, resp = bool(LEAD_RE.search(text)), bool(RESP_RE.search(text))
+    lead, resp = bool(rx("lead").search(text)), bool(rx("responsible").search(text))
     if lead and not resp:
         return "lead"
     if resp and not lead:
@@ -182,7 +129,7 @@ def role_in(text: str) -> Role | None:
 
 
 def fact_in(text: str) -> str | None:
-    return next((name for name, rx in FACT_PATTERNS if rx.search(text)), None)
+    return next((name for name, pat in fact_patterns() if pat.search(text)), None)
 
 
 def focus_text(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
@@ -193,8 +140,8 @@ def focus_text(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> 
     for s in sorted(names, key=len, reverse=True):
         rest = re.sub(re.escape(s), " ", rest, flags=re.I)
     rest = TASKNO_RE.sub(" ", rest)
-    rest = FRAME_RE.sub(" ", rest)
-    return GENERIC_NOUN_RE.sub(" ", rest).strip()
+    rest = rx("frame").sub(" ", rest)
+    return rx("generic_noun").sub(" ", rest).strip()
 
 
 def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
@@ -204,7 +151,7 @@ def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) ->
     for s in sorted(names, key=len, reverse=True):
         rest = re.sub(re.escape(s), " ", rest, flags=re.I)
     rest = TASKNO_RE.sub(" ", rest)
-    rest = FRAME_RE.sub(" ", rest)
+    rest = rx("frame").sub(" ", rest)
     from ..retrieval.topics import ALT_SPLIT_RE, content_words
 
     pieces = (" ".join(content_words(piece)) for piece in ALT_SPLIT_RE.split(rest))
@@ -247,7 +194,7 @@ def understand_turn(
     role = role_in(_without(text, mentions))
     topic = topic_words(text, mentions, plans)
     focus = focus_text(text, mentions, plans) if topic else ""
-    wants_count = bool(COUNT_RE.search(text))
+    wants_count = bool(rx("count").search(text))
     base = Query(
         text, "applies", plan_ids, units, mentions, numbers, role or "any", None, topic, lang,
         wants_count=wants_count, plan_named=bool(mentioned), about=text, focus=focus,
@@ -255,7 +202,7 @@ def understand_turn(
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
         # nothing of its own but perhaps a number ("第三项呢？"): the rest comes from before
         elliptical = not units and not topic and not fact_in(text) and not (numbers and mentioned)
-        if elliptical or ANAPHORA_RE.search(text):
+        if elliptical or rx("anaphora").search(text):
             return _follow_up(base, previous, mentioned, role, registry, text)
     return replace(base, **_classify(base, plans, mentioned, role))
 
@@ -270,21 +217,21 @@ def _classify(
     fact = fact_in(_unquoted(text))
     # list words ask for a unit's tasks, unless the question asks for a figure (利率是多少)
     asks_tasks = bool(
-        TASKWORD_RE.search(rest) or role
-        or (LIST_RE.search(rest) and not pattern("figures", "ask").search(rest))
+        rx("taskword").search(rest) or role
+        or (rx("list").search(rest) and not pattern("figures", "ask").search(rest))
     )
-    if q.units and asks_tasks and not WHO_RE.search(rest):
-        if not (fact and not TASKWORD_RE.search(rest)):
+    if q.units and asks_tasks and not rx("who").search(rest):
+        if not (fact and not rx("taskword").search(rest)):
             return {"intent": "unit_tasks"}
     if fact and not q.units:
         return {"intent": "plan_facts", "fact": fact}
-    if len(plans) > 1 and (COMPARE_RE.search(text) or len(mentioned) >= 2) and not q.units:
+    if len(plans) > 1 and (rx("compare").search(text) or len(mentioned) >= 2) and not q.units:
         return {"intent": "compare", "plan_ids": mentioned if len(mentioned) >= 2 else q.plan_ids}
     if pattern("out_of_scope", "chores").search(text) and not (q.units or fact):
         return {"intent": "out_of_scope"}
-    if TOPIC_FRAME_RE.search(text) and q.topic:
+    if rx("topic_frame").search(text) and q.topic:
         return {"intent": "topic"}
-    if WHO_RE.search(text) or role:
+    if rx("who").search(text) or role:
         return {"intent": "task_units"}
     return {"intent": "applies"}
 
@@ -303,14 +250,14 @@ def _follow_up(
     units = _resolve(mentions, registry, plan_ids) if mentions else ()
     intent: Intent = previous.intent
     numbers = q.task_numbers or (previous.task_numbers if not mentioned else ())
-    if SUBSET_RE.search(text) and q.topic:
+    if rx("subset").search(text) and q.topic:
         # "其中哪些和消费有关？": the previous answer's tasks, filtered by the new topic
         return replace(q, intent="topic", plan_ids=previous.plan_ids, subset=True, follow_up=True)
     if q.task_numbers:
         intent = "task_units"
     elif intent == "compare" and len(mentioned) == 1:
-        intent = "task_units" if (WHO_RE.search(text) or role) else "applies"
-    elif intent in ("applies", "topic") and (WHO_RE.search(text) or role):
+        intent = "task_units" if (rx("who").search(text) or role) else "applies"
+    elif intent in ("applies", "topic") and (rx("who").search(text) or role):
         intent = "task_units"
     return replace(
         previous,

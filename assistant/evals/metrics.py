@@ -285,6 +285,8 @@ def citation_precision(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
 
 
 # ---- unsupported claims ----
+ORDINAL_RE = re.compile(r"(?m)^\s*\d{1,3}\.\s")
+
 def derivable_counts(cites: list[dict[str, Any]]) -> set[int]:
     """Counts one can read off the citations: tasks overall / per plan / per unit and role."""
     rows: dict[Key, dict[str, Any]] = {}
@@ -314,6 +316,7 @@ def unsupported_claims(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
     cited task number, appears in a quote/section/title, or counts cited tasks.
     """
     text = MARKER_RE.sub(" ", answer.get("answer", "") or "")
+    text = ORDINAL_RE.sub("", text)  # a list item's "1. " is structure, not a claim
     cites = citations(answer)
     sources = [
         nows(" ".join([c.get("quote", ""), c.get("section", ""), c.get("plan_title", "")]))

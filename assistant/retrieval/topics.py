@@ -20,7 +20,7 @@ from .retrieve import _has_word, synonym_pairs
 from .store import IndexStore
 
 FUNCTION_CHARS = set("那这哪要找去的了吗呢吧啊呀还就也都又再可能会是有在和与及或把被给让对向从该此其么个些想请问")
-ALT_SPLIT_RE = re.compile(r"[、/]|以及|或者|\bor\b|\band\b|和|或|及|与")
+ALT_SPLIT_RE = re.compile(r"[、/]|以及|\bor\b|\band\b|和|或|及|与")  # 或者 is 或 + 者
 
 
 @lru_cache(maxsize=1)
@@ -190,7 +190,8 @@ class TopicMatcher:
         """How much of the question the task says: the words of the best alternative it says
         (1 each; 0.6 when only part of a long word is said). Words the glossary cannot map
         (Latin words with no plan term) do not count."""
-        return max((said for _, said, _ in self.scores(text, task)), default=0.0)
+        # a question's words describe one thing together: no splitting into alternatives here
+        return max((said for _, said, _ in self.scores(ALT_SPLIT_RE.sub(" ", text), task)), default=0.0)
 
     def matches(self, topic: str, task: Task) -> bool:
         """The task is about the topic: some alternative of it carries 60% of its weight here."""

@@ -10,8 +10,8 @@ questions, nor name the seed plans. (evals/questions/README.md, "Blind sets".)
 - No seed literal (垫江, 石柱, 两份方案, 县商务委, a plan's short_name / region from
   corpus/*.toml) anywhere in assistant/**/*.py.
 
-Both fail against the answer layer of 2026-11 (marked xfail until its rewrite lands);
-the harness itself is held to them now.
+Both hold for the whole package since the evidence-first answer layer (2026-11): the
+question grammar lives in assistant/answer/data/lexicon.toml.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ PACKAGE = ROOT / "assistant"
 HARNESS = PACKAGE / "evals"
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 SEEDS = ("垫江", "石柱", "两份方案", "县商务委")
-REWRITE = "answer-layer rewrite in progress"
 
 
 def code_files(harness: bool) -> list[Path]:
@@ -142,7 +141,6 @@ def test_harness_code_has_no_seed_literals() -> None:
     assert not seeds_in(code_files(harness=True))
 
 
-@pytest.mark.xfail(strict=False, reason=REWRITE)
 def test_answer_code_has_no_words_from_questions_only() -> None:
     found = leaks(
         {str(p.relative_to(ROOT)): p.read_text("utf-8") for p in code_files(harness=False)},
@@ -155,7 +153,6 @@ def test_answer_code_has_no_words_from_questions_only() -> None:
     )
 
 
-@pytest.mark.xfail(strict=False, reason=REWRITE)
 def test_no_seed_literals_in_package() -> None:
     found = seeds_in(code_files(harness=False) + code_files(harness=True))
     assert not found, found
