@@ -17,7 +17,7 @@ from ..records import Answer
 from ..retrieval.store import IndexStore, StoreHolder
 from ..settings import Settings
 from . import compose as C
-from .evidence import Evidence, gather_topic
+from .evidence import Evidence, gather_topic, gather_unit_tasks
 from .intents import INTENTS
 from .suggest import suggest
 from .understand import Query, understand
@@ -89,6 +89,8 @@ class Assistant:
     # ---- the pipeline ----
     def gather(self, store: IndexStore, q: Query, previous: tuple[Query, Evidence] | None = None) -> Evidence:
         if q.subset and previous is not None:
+            if q.intent == "unit_tasks":
+                return gather_unit_tasks(store, q, within=previous[1].tasks())
             return gather_topic(store, q, within=previous[1].tasks())
         return INTENTS[q.intent].gather(store, q)
 

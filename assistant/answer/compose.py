@@ -208,8 +208,12 @@ def compose_unit_tasks(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
                     parts.append(f"牵头 {len(g.tasks)} 项任务" if g.role == "lead"
                                  else f"作为{role_word}参与 {len(g.tasks)} 项任务")
             plan = plan_label(ctx.plans[pid], d.lang)
-            d.say(f"In {plan}, {unit} " + " and ".join(parts) + "." if en
-                  else f"在{plan}中，{unit}" + "，".join(parts) + "。")
+            if q.subset:  # "其中哪些由X牵头？": within the previous answer
+                d.say(f"Of those tasks in {plan}, {unit} " + " and ".join(parts) + "." if en
+                      else f"其中，在{plan}中{unit}" + "，".join(parts) + "。")
+            else:
+                d.say(f"In {plan}, {unit} " + " and ".join(parts) + "." if en
+                      else f"在{plan}中，{unit}" + "，".join(parts) + "。")
             for g in named:
                 if not g.tasks:
                     continue

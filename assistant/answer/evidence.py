@@ -71,16 +71,19 @@ def matcher(store: IndexStore) -> TopicMatcher:
 
 
 # ---- per intent ----
-def gather_unit_tasks(store: IndexStore, q: Query) -> Evidence:
+def gather_unit_tasks(store: IndexStore, q: Query, within: list[Task] | None = None) -> Evidence:
+    """Every task where each asked unit has the role (or, `within` a previous answer's tasks,
+    those of them)."""
     groups: list[TaskGroup] = []
     roles: list[Role] = ["lead", "responsible"] if q.role == "any" else [q.role]
     for pid in q.plan_ids:
         for unit in (u for u in q.units if pid in store.registry.units[u].plans):
             for role in roles:
-                groups.append(
-                    TaskGroup(role, pid, tuple(store.tasks_for_unit(unit, pid, role)), unit, role)
-                )
-            if "responsible" in roles:
+                tasks = store.tasks_for_unit(unit, pid, role)
+                if within is not None:
+                    tasks = [t for t in tasks if t in within]
+                groups.append(TaskGroup(role, pid, tuple(tasks), unit, role))
+            if "responsible" in roles and within is None:
                 groups += _collective_groups(store, pid, unit)
     if not groups:
         return Evidence("not_covered", missing_units=q.unit_mentions or q.units,

@@ -200,8 +200,13 @@ def understand_turn(
         wants_count=wants_count, plan_named=bool(mentioned), about=text, focus=focus,
     )
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
-        # nothing of its own but perhaps a number ("第三项呢？"): the rest comes from before
-        elliptical = not units and not topic and not fact_in(text) and not (numbers and mentioned)
+        # nothing of its own but perhaps a number, a plan or a unit ("第三项呢？", "县医保局呢？"),
+        # and no word saying what it asks: the rest comes from before
+        rest = _without(text, mentions)
+        cue = role or any(rx(k).search(rest) for k in ("taskword", "list", "who", "count"))
+        elliptical = (
+            not topic and not fact_in(text) and not (numbers and mentioned) and not (units and cue)
+        )
         if elliptical or rx("anaphora").search(text):
             return _follow_up(base, previous, mentioned, role, registry, text)
     return replace(base, **_classify(base, plans, mentioned, role))
@@ -250,6 +255,9 @@ def _follow_up(
     units = _resolve(mentions, registry, plan_ids) if mentions else ()
     intent: Intent = previous.intent
     numbers = q.task_numbers or (previous.task_numbers if not mentioned else ())
+    if rx("subset").search(text) and q.units:
+        # "其中哪些由X牵头？": the previous answer's tasks, filtered by unit and role
+        return replace(q, intent="unit_tasks", plan_ids=previous.plan_ids, subset=True, follow_up=True)
     if rx("subset").search(text) and q.topic:
         # "其中哪些和消费有关？": the previous answer's tasks, filtered by the new topic
         return replace(q, intent="topic", plan_ids=previous.plan_ids, subset=True, follow_up=True)

@@ -189,12 +189,16 @@ def unit_tasks_metrics(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
     }
 
 
+NONE_RE = re.compile(r"没有[^。；，\n]{0,14}任务|\b(leads|is \S+ in) no task")
+
+
 def stated_counts(text: str) -> set[int]:
     """Counts the answer states: '共N项' if present, otherwise any 'N项' not preceded by 第."""
     t = nows(text)
     found = COUNT_TOTAL_RE.findall(t) or COUNT_ANY_RE.findall(t)
     english = {int(n) for n in COUNT_EN_RE.findall(text or "")}
-    return {n for s in found if (n := cn_number(s)) is not None} | english
+    zero = {0} if NONE_RE.search(t) else set()  # "没有牵头的任务" states a count of 0
+    return {n for s in found if (n := cn_number(s)) is not None} | english | zero
 
 
 def count_metrics(
