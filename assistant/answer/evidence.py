@@ -134,10 +134,10 @@ def gather_applies(store: IndexStore, q: Query) -> Evidence:
 
 
 def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidence:
+    m = matcher(store)
     text = q.focus or q.topic or q.about or q.text
     about = q.about or q.text
     ranked = tasks_from_hits(store, hybrid(store, about, list(q.plan_ids), k=8), text, 8)
-    m = matcher(store)
     scored = [(m.support(text, t), t) for t in ranked]
     verdict = coverage_verdict(store, q, scored)
     if verdict != "answered":

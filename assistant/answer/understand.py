@@ -207,7 +207,9 @@ def understand_turn(
         elliptical = (
             not topic and not fact_in(text) and not (numbers and mentioned) and not (units and cue)
         )
-        if elliptical or rx("anaphora").search(text):
+        # an anaphor points back only when the turn has no topic of its own ("它的责任单位呢？"),
+        # not in "“…”这项由谁牵头？", where it points at the quoted words
+        if elliptical or rx("subset").search(text) or (rx("anaphora").search(text) and not topic):
             return _follow_up(base, previous, mentioned, role, registry, text)
     return replace(base, **_classify(base, plans, mentioned, role))
 
