@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from ..records import Answer
@@ -104,7 +105,13 @@ class Assistant:
         d = C.Draft(lang=q.lang)
         status = ev.status
         intent = q.intent
-        if status == "out_of_scope" or q.intent == "out_of_scope":
+        asks = re.search(r"[？?]|吗|怎么|什么|哪|谁|多少|几|是否|能否|可否|\b(what|how|which|who|when|where|why|can|is|are|do|does)\b", q.text, re.I)
+        if status == "out_of_scope" and q.politeness == "thanks" and q.intent != "out_of_scope" and not asks:
+            # "谢谢，帮了大忙了！": thanks, and nothing the plans speak of: small talk
+            q = replace(q, intent="smalltalk", smalltalk=q.politeness)
+            status, intent = "answered", "smalltalk"
+            C.compose_smalltalk(q, ev, ctx, d)
+        elif status == "out_of_scope" or q.intent == "out_of_scope":
             status, intent = "out_of_scope", "out_of_scope"
             C.compose_out_of_scope(q, ev, ctx, d)
         elif status == "not_covered":

@@ -98,8 +98,20 @@ def normalise(raw: str) -> Turn:
         if stripped == core:
             break
         core = stripped
-    wrapper = text if not core else ""
+    # what was set aside (all of it when nothing else is left)
+    wrapper = text if not core else text.replace(core, " ", 1).strip()
     return Turn(raw, core or "", detect_lang(text), wrapper)
+
+
+def wrapper_kind(turn: Turn) -> str | None:
+    """thanks / greeting when the turn was wrapped in them (even around a question)."""
+    w = lexicon()["wrappers"]
+    low = turn.wrapper.lower()
+    if any(t in low for t in w["thanks"]):
+        return "thanks"
+    if any(re.search(rf"(^|\W){re.escape(g)}(\W|$)", low) for g in w["greetings"]):
+        return "greeting"
+    return None
 
 
 def smalltalk_kind(turn: Turn) -> str | None:
@@ -107,12 +119,10 @@ def smalltalk_kind(turn: Turn) -> str | None:
     s = lexicon()["smalltalk"]
     core = turn.text.strip(PUNCT).lower()
     if not core:
-        w = lexicon()["wrappers"]
-        low = turn.wrapper.lower()
-        if any(t in low for t in w["thanks"]):
-            return "thanks"
-        return "greeting"
+        return wrapper_kind(turn) or "greeting"
     if core in s["capabilities"] or any(core == c.lower() for c in s["capabilities"]):
+        return "capabilities"
+    if re.search(s["capabilities_pattern"], core, re.I):
         return "capabilities"
     if core in s["bye"]:
         return "bye"

@@ -19,7 +19,7 @@ from typing import Literal
 
 from ..ingest.units import UnitRegistry
 from ..records import Plan
-from .language import Lang, Turn, lexicon, normalise, pattern, smalltalk_kind
+from .language import Lang, Turn, lexicon, normalise, pattern, smalltalk_kind, wrapper_kind
 
 Intent = Literal[
     "unit_tasks",
@@ -72,6 +72,7 @@ class Query:
     subset: bool = False  # "其中哪些…": filter the previous answer's tasks
     wants_count: bool = False
     smalltalk: str = ""
+    politeness: str = ""  # thanks / greeting around the question (answered as such if nothing else is)
     plan_named: bool = False  # the question itself names a plan
     about: str = ""  # the words retrieval uses: this turn's, or the earlier turn a follow-up refers to
     focus: str = ""  # the topic with its words still in place, for matching against task text
@@ -185,6 +186,10 @@ def understand_turn(
         return Query(text, "out_of_scope", all_ids, lang=lang)
     mentioned = plans_mentioned(text, plans)
     plan_ids = mentioned or all_ids
+    if lang == "en":  # department names in English → the Chinese core the registry knows
+        text = text + " " + " ".join(
+            zh for en, zh in lexicon()["english_units"].items() if en in text.lower()
+        )
     mentions = tuple(
         a for a, _ in registry.mentions(_unquoted(text, registry), plan_ids)
         if not re.search(re.escape(a) + r"(方面|领域|相关|有关|类)", text)  # "市场监管方面" is a topic
@@ -198,6 +203,7 @@ def understand_turn(
     base = Query(
         text, "applies", plan_ids, units, mentions, numbers, role or "any", None, topic, lang,
         wants_count=wants_count, plan_named=bool(mentioned), about=text, focus=focus,
+        politeness=wrapper_kind(turn) or "",
     )
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
         # nothing of its own but perhaps a number, a plan or a unit ("第三项呢？", "县医保局呢？"),
@@ -232,12 +238,13 @@ def _classify(
             return {"intent": "unit_tasks"}
     if fact and not q.units:
         return {"intent": "plan_facts", "fact": fact}
-    if len(plans) > 1 and (rx("compare").search(text) or len(mentioned) >= 2) and not q.units:
-        return {"intent": "compare", "plan_ids": mentioned if len(mentioned) >= 2 else q.plan_ids}
     if pattern("out_of_scope", "chores").search(text) and not (q.units or fact):
         return {"intent": "out_of_scope"}
-    if rx("topic_frame").search(text) and q.topic:
-        return {"intent": "topic"}
+    differ = rx("differ").search(text)
+    if rx("topic_frame").search(text) and q.topic and not differ:
+        return {"intent": "topic"}  # "两个县在X方面都有哪些举措": every task on X, in each plan
+    if len(plans) > 1 and (rx("compare").search(text) or len(mentioned) >= 2) and not q.units:
+        return {"intent": "compare", "plan_ids": mentioned if len(mentioned) >= 2 else q.plan_ids}
     if rx("who").search(text) or role:
         return {"intent": "task_units"}
     return {"intent": "applies"}

@@ -168,7 +168,7 @@ class TopicMatcher:
         if subs:
             said = sum(1 for s in subs if s in doc) / len(subs)
             if said:  # part of a long word the plans never print whole (体育赛事 → 体育)
-                return 0.6 + 0.4 * said
+                return 0.6 + 0.2 * said  # never a full word: 重庆队 is not 重庆
         return 0.0
 
     def scores(self, text: str, task: Task) -> list[tuple[float, float, int]]:
@@ -203,8 +203,13 @@ class TopicMatcher:
         words = [w for alt in self._terms(text) for w in alt]
         if not words:
             return 1.0
+        # Latin words the glossary cannot map say nothing either way: they are not counted
+        words = [(w, exp, subs) for w, exp, subs in words if exp or not w.isascii()]
+        if not words:
+            return 1.0
         hit = sum(
             1 for w, exp, subs in words
             if (not w.isascii() and w in self.corpus) or any(e in self.corpus for e in exp)
+            or any(s in self.corpus for s in subs)
         )
         return hit / len(words)
