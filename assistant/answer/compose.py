@@ -188,7 +188,9 @@ def _names(ctx: Context, plan_ids: list[str] | tuple[str, ...]) -> str:
 # ---- composers, one per intent ----
 def compose_unit_tasks(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
-    for pid in q.plan_ids:
+    # plans where the unit has tasks first: the first line should answer, not say "none"
+    pids = sorted(q.plan_ids, key=lambda p: not any(g.tasks for g in ev.groups if g.plan_id == p))
+    for pid in pids:
         groups = [g for g in ev.groups if g.plan_id == pid]
         for unit in dict.fromkeys(g.unit for g in groups):
             mine = [g for g in groups if g.unit == unit]

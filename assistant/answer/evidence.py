@@ -192,7 +192,7 @@ def gather_topic(store: IndexStore, q: Query, within: list[Task] | None = None) 
     # nothing on that topic: say so, and show what ranks closest
     fallback = _free_text(store, q, limit=3, single=False)
     if fallback.status == "answered":
-        return Evidence("not_covered", closest=fallback.tasks()[:2], topic=topic,
+        return Evidence("not_covered", closest=tuple(fallback.tasks()[:2]), topic=topic,
                         reasons=("没有任务的文字或标题说到这一主题",))
     return fallback
 

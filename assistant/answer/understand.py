@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from ..ingest.units import UnitRegistry
 from ..records import Plan
@@ -133,28 +133,27 @@ def fact_in(text: str) -> str | None:
     return next((name for name, pat in fact_patterns() if pat.search(text)), None)
 
 
-def focus_text(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
-    """The question without plan names, units, task numbers and question frames, words still
-    in place (so everyday phrases like 不让进 can still be mapped to the plans' terms)."""
+def _without_slots(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
+    """The question without plan names, units, task numbers and question frames."""
     rest = text
     names = [*mentions, *(n for p in plans.values() for n in plan_names(p))]
     for s in sorted(names, key=len, reverse=True):
         rest = re.sub(re.escape(s), " ", rest, flags=re.I)
     rest = TASKNO_RE.sub(" ", rest)
-    rest = rx("frame").sub(" ", rest)
-    return rx("generic_noun").sub(" ", rest).strip()
+    return rx("frame").sub(" ", rest)
+
+
+def focus_text(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
+    """What is left of the question, words still in place (so everyday phrases like 不让进
+    can still be mapped to the plans' terms)."""
+    return rx("generic_noun").sub(" ", _without_slots(text, mentions, plans)).strip()
 
 
 def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
-    """What the question is about once plan names, units, task numbers and frames are gone."""
-    rest = text
-    names = [*mentions, *(n for p in plans.values() for n in plan_names(p))]
-    for s in sorted(names, key=len, reverse=True):
-        rest = re.sub(re.escape(s), " ", rest, flags=re.I)
-    rest = TASKNO_RE.sub(" ", rest)
-    rest = rx("frame").sub(" ", rest)
+    """What the question is about: its content words, enumerations kept apart by 、."""
     from ..retrieval.topics import ALT_SPLIT_RE, content_words
 
+    rest = _without_slots(text, mentions, plans)
     pieces = (" ".join(content_words(piece)) for piece in ALT_SPLIT_RE.split(rest))
     return "、".join(p for p in pieces if p)
 
@@ -222,7 +221,7 @@ def understand_turn(
 
 def _classify(
     q: Query, plans: dict[str, Plan], mentioned: tuple[str, ...], role: Role | None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     text = q.text
     rest = _without(text, q.unit_mentions)
     if q.task_numbers:
