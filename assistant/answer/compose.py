@@ -152,6 +152,17 @@ def units_line(task: Task, lang: str = "zh") -> str:
     return f"牵头单位：{lead}；{task.role_word}：{resp}"
 
 
+def printed_name(unit: str, tasks: list[Task]) -> str:
+    """The unit as the plan prints it, with the name in parentheses it may carry
+    (县事业单位登记管理局（县委编办）), so a reader looking for either finds it."""
+    for t in tasks:
+        for printed in (t.lead_text, t.responsible_text):
+            i = printed.find(unit + "（")
+            if i >= 0 and (j := printed.find("）", i)) > 0:
+                return printed[i : j + 1]
+    return unit
+
+
 def excerpt(text: str, terms: str = "", limit: int = 90) -> str:
     """The task text, cut after a clause ending at most `limit` characters in, but never before
     the first place a topic word occurs (so the part asked about is always shown)."""
@@ -198,6 +209,7 @@ def compose_unit_tasks(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
             for g in named:
                 d.counts.add(len(g.tasks))
             role_word = next((t.role_word for g in named for t in g.tasks), "责任单位")
+            unit = printed_name(unit, [t for g in mine for t in g.tasks])
             parts = []
             for g in named:
                 if not g.tasks:
@@ -375,8 +387,13 @@ def compose_not_covered(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         who = "、".join(ev.missing_units)
         d.say(f"The plans asked about assign no task to “{who}”." if en else f"所选方案中没有“{who}”承担的任务。")
     elif ev.missing_numbers:
+        # both figures come from the complete task table
+        d.counts |= set(ev.missing_numbers) | {n for _, n in ev.plan_sizes}
         nums = "、".join(str(n) for n in ev.missing_numbers)
-        d.say(f"There is no task {nums} in {_names(ctx, q.plan_ids)}." if en else f"{_names(ctx, q.plan_ids)}中没有第{nums}项任务。")
+        sizes = "、".join(f"{plan_label(ctx.plans[p], d.lang)}{'' if en else '共 '}{n}{' tasks' if en else ' 项'}"
+                          for p, n in ev.plan_sizes)
+        d.say(f"There is no task {nums}: {sizes}." if en
+              else f"没有第{nums}项任务：{sizes}。")
     else:
         d.say(f"{_names(ctx, q.plan_ids)} do(es) not cover this question." if en
               else f"所选方案（{_names(ctx, q.plan_ids)}）未涉及这一问题。")

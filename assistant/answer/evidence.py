@@ -51,6 +51,7 @@ class Evidence:
     missing_numbers: tuple[int, ...] = ()
     missing_units: tuple[str, ...] = ()
     topic: str = ""  # the topic words the tasks were matched on
+    plan_sizes: tuple[tuple[str, int], ...] = ()  # (plan, task count) when a number is missing
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
     def tasks(self) -> list[Task]:
@@ -122,7 +123,8 @@ def gather_task_units(store: IndexStore, q: Query) -> Evidence:
             if not hits:
                 missing.append(n)
         if not found:
-            return Evidence("not_covered", missing_numbers=tuple(missing),
+            sizes = tuple((pid, len(store.plan_tasks(pid))) for pid in q.plan_ids)
+            return Evidence("not_covered", missing_numbers=tuple(missing), plan_sizes=sizes,
                             reasons=("所选方案没有这一编号的任务",))
         groups = tuple(TaskGroup("task", t.plan_id, (t,)) for t in found)
         return Evidence("answered", groups, missing_numbers=tuple(missing))

@@ -138,3 +138,20 @@ def test_not_covered_never_echoes_the_question_and_offers_closest() -> None:
 def test_normalise_sets_wrappers_aside(raw: str, text: str, lang: str, small: str | None) -> None:
     turn = normalise(raw)
     assert (turn.text, turn.lang, smalltalk_kind(turn)) == (text, lang, small)
+
+
+def test_a_missing_task_number_is_a_verified_statement_with_the_plan_size() -> None:
+    ev = Evidence("not_covered", missing_numbers=(99,), plan_sizes=((PLAN.id, 3),))
+    d = compose(C.compose_not_covered, q("task_units", task_numbers=(99,)), ev)
+    assert d.lines == ["没有第99项任务：《东湖区服务业开放实施方案》共 3 项。"]
+    checked(d)
+
+
+def test_unit_summary_uses_the_printed_name_with_its_parenthesised_alias() -> None:
+    unit = "区委编办"
+    t = task(4, "推进事业单位法定代表人制度改革。", ("区委编办（区事业单位登记管理局）",))
+    t = Task(t.plan_id, t.number, t.heading, t.text, t.section_path, (unit,), (), "配合单位",
+             "区委编办（区事业单位登记管理局）", "", 4, 4)
+    ev = Evidence("answered", (TaskGroup("lead", PLAN.id, (t,), unit, "lead"),))
+    d = compose(C.compose_unit_tasks, q("unit_tasks", units=(unit,), role="lead"), ev)
+    assert d.lines[0].startswith("在《东湖区服务业开放实施方案》中，区委编办（区事业单位登记管理局）牵头 1 项任务")
