@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -284,19 +285,24 @@ def expected_task_map(case: Case) -> dict[str, list[int]]:
     return {}
 
 
-def load_file(path: Path, set_name: str, gold: Gold | None = None) -> list[Case]:
-    if set_name == TOPICS_SET:
-        return load_topics(path, gold)
-    cases = []
-    plan_ids = set(gold.plan_ids) if gold else None
+def jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    """(file:line, parsed object) for each non-blank line; bad JSON names its line."""
     for i, line in enumerate(path.read_text("utf-8").splitlines(), 1):
         if not line.strip():
             continue
         where = f"{path.name}:{i}"
         try:
-            obj = json.loads(line)
+            yield where, json.loads(line)
         except json.JSONDecodeError as exc:
             raise CaseError(f"{where}: invalid JSON ({exc})") from exc
+
+
+def load_file(path: Path, set_name: str, gold: Gold | None = None) -> list[Case]:
+    if set_name == TOPICS_SET:
+        return load_topics(path, gold)
+    cases = []
+    plan_ids = set(gold.plan_ids) if gold else None
+    for where, obj in jsonl_rows(path):
         validate_case(obj, where, plan_ids)
         case = Case(
             obj["id"],
@@ -323,14 +329,7 @@ def load_topics(path: Path = TOPICS_FILE, gold: Gold | None = None) -> list[Case
     a question without Chinese characters is asked as `lang: en`."""
     cases = []
     plan_ids = set(gold.plan_ids) if gold else None
-    for i, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path.name}:{i}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CaseError(f"{where}: invalid JSON ({exc})") from exc
+    for where, row in jsonl_rows(path):
         _need(isinstance(row, dict) and not (set(row) - TOPIC_KEYS), where, "bad topic row")
         questions = row.get("questions")
         _need(isinstance(questions, list) and bool(questions), where, "no questions")
