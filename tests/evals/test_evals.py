@@ -11,13 +11,11 @@ import pytest
 
 from assistant.evals.cases import (
     GENERATED_DIR,
-    GOLD_FILE,
     Case,
     CaseError,
     discover_sets,
     load_cases,
     load_file,
-    load_gold,
     select_sets,
     validate_case,
 )
@@ -33,21 +31,11 @@ from assistant.evals.metrics import (
     unsupported_claims,
 )
 from assistant.evals.runner import check_thresholds, score_case, summarize
+from tests.evals.helpers import case
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SZ, DJ = "shizhu-2022", "dianjiang-2021"
-
-
-@pytest.fixture(scope="module")
-def gold():  # type: ignore[no-untyped-def]
-    return load_gold(GOLD_FILE, ROOT / "corpus")
-
-
-def case(
-    kind: str, expect: dict, turns: tuple[str, ...] = ("问题",), plan_id: str | None = None
-) -> Case:
-    return Case("t-001", kind, turns, plan_id, {"status": "answered", **expect}, "test")
 
 
 def cite(marker: int, plan: str, number: int | None, lead=(), resp=(), quote: str = "") -> dict:  # type: ignore[no-untyped-def]

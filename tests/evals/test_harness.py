@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from assistant.evals.cases import (
-    GOLD_FILE,
     TOPICS_FILE,
     Case,
     CaseError,
@@ -37,21 +36,11 @@ from assistant.evals.rendered import (
 )
 from assistant.evals.report import blind_first_runs, markdown
 from assistant.evals.runner import check_thresholds, score_case, summarize, target_gaps
+from tests.evals.helpers import case
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SZ, DJ = "shizhu-2022", "dianjiang-2021"
-
-
-@pytest.fixture(scope="module")
-def gold():  # type: ignore[no-untyped-def]
-    from assistant.evals.cases import load_gold
-
-    return load_gold(GOLD_FILE, ROOT / "corpus")
-
-
-def case(kind: str, expect: dict, turns: tuple[str, ...] = ("问题",), lang: str = "zh") -> Case:
-    return Case("t-001", kind, turns, None, {"status": "answered", **expect}, "test", (), lang)
 
 
 def cite(marker: int, plan: str, number: int | None, lead=(), resp=(), quote="", via="") -> dict:  # type: ignore[no-untyped-def]
