@@ -186,9 +186,7 @@ def understand_turn(
     mentioned = plans_mentioned(text, plans)
     plan_ids = mentioned or all_ids
     if lang == "en":  # department names in English → the Chinese core the registry knows
-        text = text + " " + " ".join(
-            zh for en, zh in lexicon()["english_units"].items() if en in text.lower()
-        )
+        text = text + " " + " ".join(_english_units(text))
     mentions = tuple(
         a for a, _ in registry.mentions(_unquoted(text, registry), plan_ids)
         if not re.search(re.escape(a) + r"(方面|领域|相关|有关|类)", text)  # "市场监管方面" is a topic
@@ -247,6 +245,22 @@ def _classify(
     if rx("who").search(text) or role:
         return {"intent": "task_units"}
     return {"intent": "applies"}
+
+
+def _english_units(text: str) -> list[str]:
+    """Chinese cores of the departments an English question names. A phrase that names a
+    domain as well ("culture and tourism") is a topic when it follows "concerning", "about" …
+    and no department word ("commission", "bureau") follows it."""
+    low = text.lower()
+    before, after = rx("english_topic_before"), rx("english_unit_after")
+    out = []
+    for en, zh in lexicon()["english_units"].items():
+        for m in re.finditer(re.escape(en), low):
+            if before.search(low[: m.start()]) and not after.search(low[m.end():]):
+                continue
+            out.append(zh)
+            break
+    return out
 
 
 def _follow_up(
