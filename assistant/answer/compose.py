@@ -346,15 +346,59 @@ def compose_plan_facts(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         m = d.cite_chunk(ctx, f.plan_id, f.chunk.id, " / ".join(f.chunk.section_path), f.chunk.text,
                          f.chunk.task_number) if f.chunk else None
         ref = f" [{m}]" if m else ""
-        d.say(_fact_line(f, name, ref, en))
-        for heading, chunk in f.parts:
-            mm = d.cite_chunk(ctx, f.plan_id, chunk.id, " / ".join(chunk.section_path), chunk.text)
-            body = chunk.text.removeprefix(heading).lstrip("。. ")
-            label = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[)）.、]\s*", "", heading)
-            d.say(f"- {label}：{excerpt(body, limit=110)} [{mm}]")
+        items = section_items(f.parts)
+        if len(items) > 1:
+            d.counts.add(len(items))  # counted from the section's own items
+        d.say(_fact_line(f, name, ref, en, len(items)))
+        for label, body, chunks in items:
+            marks = "".join(
+                f"[{d.cite_chunk(ctx, f.plan_id, c.id, ' / '.join(c.section_path), c.text)}]" for c in chunks
+            )
+            d.say(f"- {label}：{excerpt(body, limit=110)} {marks}")
 
 
-def _fact_line(f: Fact, name: str, ref: str, en: bool) -> str:
+LEAD_RE = re.compile(r"([^，。；：:、,;\s“”]{2,14})。")
+
+
+def section_items(parts: tuple[tuple[str, object], ...]) -> list[tuple[str, str, list]]:
+    """The items of a plan section, each with the passages it is printed in. Principles and
+    safeguards are often unnumbered paragraphs led by a short phrase ("强化制度创新。坚持……"),
+    which the passages may split or join: such a section is itemised by its lead phrases;
+    otherwise each passage is one item under its own heading."""
+    text, spans = "", []
+    for _, chunk in parts:
+        spans.append((len(text), len(text) + len(chunk.text), chunk))  # type: ignore[attr-defined]
+        text += chunk.text  # type: ignore[attr-defined]
+    # a lead is a short sentence with no inner punctuation; the sentence after a lead is its
+    # body, never a lead itself
+    leads: list[tuple[int, int, str]] = []  # (start, end of the lead, the lead phrase)
+    after_lead = False
+    for m in re.finditer(r"[^。]+。?", text):
+        lead = LEAD_RE.fullmatch(m.group()) if not after_lead else None
+        if lead:
+            leads.append((m.start(), m.end(), lead.group(1)))
+        after_lead = bool(lead)
+    if len(leads) >= 2 and leads[0][0] == 0:
+        out = []
+        for i, (start, body_start, label) in enumerate(leads):
+            end = leads[i + 1][0] if i + 1 < len(leads) else len(text)
+            chunks = [c for a, b, c in spans if a < end and b > start]
+            out.append((label, text[body_start:end], chunks))
+        return out
+    items: list[tuple[str, str, list]] = []
+    for heading, chunk in parts:
+        label = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[)）.、．]\s*", "", heading)
+        # the passage may repeat its own numbered heading ("1. 坚持改革创新。……")
+        body = re.sub(r"^\s*[（(]?[一二三四五六七八九十\d]*[)）.、．]?\s*" + re.escape(label) + r"[。.．]?\s*",
+                      "", chunk.text)  # type: ignore[attr-defined]
+        if items and items[-1][0] == label:  # one paragraph printed in two passages
+            items[-1] = (label, items[-1][1] + body, [*items[-1][2], chunk])
+        else:
+            items.append((label, body, [chunk]))
+    return items
+
+
+def _fact_line(f: Fact, name: str, ref: str, en: bool, n: int) -> str:
     v = f.value
     if f.name == "doc_number":
         if en:
@@ -375,7 +419,6 @@ def _fact_line(f: Fact, name: str, ref: str, en: bool) -> str:
         if not v:
             return f"{name} states no pilot period." if en else f"{name}未写明试点期限。"
         return f"The pilot period of {name} is {v} years{ref}." if en else f"{name}的试点期限为{v}年（“经过{v}年试点”）{ref}。"
-    n = len(f.parts)
     return (f"{name}, section “{v}” ({n} part(s)):" if en else f"{name}的“{v}”部分" + (f"共 {n} 条：" if n > 1 else "："))
 
 

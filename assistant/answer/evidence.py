@@ -203,15 +203,26 @@ def gather_compare(store: IndexStore, q: Query) -> Evidence:
     """Per plan, the tasks on the topic; then aligned: only in one plan, in both."""
     m = matcher(store)
     per_plan: dict[str, list[Task]] = {}
+    topical = False
+    scored: list[tuple[float, Task]] = []  # the ranked fallback, for the coverage verdict
     for pid in q.plan_ids:
         focus = q.focus or q.topic
         tasks = [t for t in store.plan_tasks(pid) if m.matches(focus, t)] if q.topic else []
+        topical = topical or bool(tasks)
         if not tasks and q.topic:
             ranked = tasks_from_hits(store, hybrid(store, q.text, [pid], k=8), focus, 3)
+            scored += [(m.support(focus, t), t) for t in ranked]
             tasks = [t for t in ranked if m.support(focus, t) >= 1.0][:3]
         per_plan[pid] = tasks
     if not any(per_plan.values()):
         return Evidence("not_covered", topic=q.topic, reasons=("各方案都没有这一主题的任务",))
+    if not topical:
+        # no plan has a task on it: the closest tasks answer only if they say its point
+        scored.sort(key=lambda st: -st[0])
+        verdict = coverage_verdict(store, q, scored)
+        if verdict != "answered":
+            return Evidence(verdict, closest=tuple(t for _, t in scored[:2]), topic=q.topic,
+                            reasons=("方案中没有同时说到问题要点的任务",))
     groups: list[TaskGroup] = []
     pids = list(per_plan)
     pairs: list[tuple[Task, Task]] = []

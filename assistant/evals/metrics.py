@@ -317,7 +317,8 @@ def unsupported_claims(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
     printed name appears in a citation quote. The unit a unit→tasks question asks
     about is the subject the user named, not a claim: "县交通局没有牵头的任务" names it
     with nothing to cite, and its support is the complete task table. A number is supported when it is a
-    cited task number, appears in a quote/section/title, or counts cited tasks.
+    cited task number, appears in a quote/section/title, or counts cited tasks or the
+    answer's own list items.
     """
     text = MARKER_RE.sub(" ", answer.get("answer", "") or "")
     text = ORDINAL_RE.sub("", text)  # a list item's "1. " is structure, not a claim
@@ -349,6 +350,10 @@ def unsupported_claims(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
             units.append(u)
     tasks = cited_tasks(answer)
     counts = derivable_counts(cites)
+    # "共 3 条" over three listed items is checkable by the reader whatever the passages
+    lines = (answer.get("answer", "") or "").splitlines()
+    counts.add(sum(1 for ln in lines if re.match(r"\s*(- |\d+\. )", ln)))
+    counts.add(sum(1 for ln in lines if re.match(r"\s*- ", ln)))
     numbers: list[str] = []
     for m in NUMBER_RE.finditer(nows(text)):
         n = int(m.group())

@@ -155,3 +155,36 @@ def test_unit_summary_uses_the_printed_name_with_its_parenthesised_alias() -> No
     ev = Evidence("answered", (TaskGroup("lead", PLAN.id, (t,), unit, "lead"),))
     d = compose(C.compose_unit_tasks, q("unit_tasks", units=(unit,), role="lead"), ev)
     assert d.lines[0].startswith("在《东湖区服务业开放实施方案》中，区委编办（区事业单位登记管理局）牵头 1 项任务")
+
+
+@pytest.mark.unit
+def test_section_items_follow_lead_phrases_not_passages() -> None:
+    """Unnumbered principles led by a short phrase are itemised by the phrase, however the
+    passages split them; each item cites every passage it is printed in."""
+    from types import SimpleNamespace
+
+    from assistant.answer.compose import section_items
+
+    a = SimpleNamespace(id="a", text="坚持需求导向。围绕企业关切完善政策供给。坚持系统推进。统筹各方力量，")
+    b = SimpleNamespace(id="b", text="形成工作合力，确保试点任务落地见效。坚持安全可控。守住风险底线，稳妥有序推进开放。")
+    items = section_items((("基本原则", a), ("基本原则", b)))
+    assert [label for label, _, _ in items] == ["坚持需求导向", "坚持系统推进", "坚持安全可控"]
+    assert [[c.id for c in cs] for _, _, cs in items] == [["a"], ["a", "b"], ["b"]]
+    assert items[1][1] == "统筹各方力量，形成工作合力，确保试点任务落地见效。"
+
+
+@pytest.mark.unit
+def test_section_items_by_heading_merge_a_paragraph_split_in_two() -> None:
+    from types import SimpleNamespace
+
+    from assistant.answer.compose import section_items
+
+    parts = (
+        ("（一）加强组织领导", SimpleNamespace(id="a", text="成立工作专班，统筹推进试点工作。")),
+        ("（二）强化督查考核", SimpleNamespace(id="b", text="2. 强化督查考核。将试点任务纳入年度考核，")),
+        ("（二）强化督查考核", SimpleNamespace(id="c", text="按季度通报进展。")),
+    )
+    items = section_items(parts)
+    assert [(label, [c.id for c in cs]) for label, _, cs in items] == [
+        ("加强组织领导", ["a"]), ("强化督查考核", ["b", "c"])]
+    assert items[1][1] == "将试点任务纳入年度考核，按季度通报进展。"
