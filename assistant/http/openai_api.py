@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from ..settings import prepare_offline_runtime
 from .guards import ApiError
 from .service import MODEL_ID, OpenAIRequest, Service, sources_text
 from .sse import event, sse_response
@@ -52,6 +53,7 @@ def model_plan(model: str, plans: Iterable[str]) -> str | None:
 
 
 def openai_router(svc: Service) -> APIRouter:
+    prepare_offline_runtime(svc.settings)  # tiktoken reads the bundled cl100k_base, offline
     router = APIRouter()
 
     @router.get("/v1/models", tags=["openai"])
