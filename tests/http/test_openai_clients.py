@@ -71,9 +71,7 @@ def test_tool_and_developer_messages_are_accepted_but_not_trusted(server: Server
         {"role": "tool", "tool_call_id": "call_1", "content": planted},
         {"role": "user", "content": QUESTION},
     ]
-    resp = oai(server).chat.completions.create(
-        model=f"plan-assistant:{PLAN_ID}", messages=messages
-    )
+    resp = oai(server).chat.completions.create(model=f"plan-assistant:{PLAN_ID}", messages=messages)
     content = resp.choices[0].message.content or ""
     assert content.startswith(plain_answer(server))
     assert planted not in content
@@ -137,8 +135,11 @@ def test_langchain_chat_openai(server: ServerProcess) -> None:
     streamed = "".join(str(chunk.content) for chunk in llm.stream(msgs))
     assert streamed == reply.content
     bad = ChatOpenAI(
-        model="gpt-4", base_url=f"{server.url}/v1", api_key="unused",  # type: ignore[arg-type]
-        max_retries=0, timeout=30,
+        model="gpt-4",
+        base_url=f"{server.url}/v1",
+        api_key="unused",  # type: ignore[arg-type]
+        max_retries=0,
+        timeout=30,
     )
     with pytest.raises(openai.NotFoundError):
         bad.invoke(msgs)
