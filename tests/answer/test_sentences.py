@@ -33,7 +33,12 @@ def test_line_breaks_and_english_full_stops() -> None:
 
 @pytest.mark.parametrize(
     "pieces",
-    [["a。b！c？", "d\n\ne [1]。"], ["".join(chr(0x4E00 + i) for i in range(30)) + "。"], ["x"], []],
+    [
+        ["a。b！c？", "d\n\ne [1]。"],
+        ["".join(chr(0x4E00 + i) for i in range(30)) + "。"],
+        ["x"],
+        [],
+    ],
 )
 def test_concatenation_gives_the_input_back(pieces: list[str]) -> None:
     assert "".join(split(*pieces)) == "".join(pieces)

@@ -48,7 +48,10 @@ def test_cli_http_sse_and_v1_agree(
     assert events[-1][0] == "done"
     v1 = client.post(
         "/v1/chat/completions",
-        json={"model": f"plan-assistant:{PLAN_ID}", "messages": [{"role": "user", "content": question}]},
+        json={
+            "model": f"plan-assistant:{PLAN_ID}",
+            "messages": [{"role": "user", "content": question}],
+        },
     ).json()
 
     assert set(cli) == set(api) == set(done)

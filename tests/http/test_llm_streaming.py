@@ -73,9 +73,10 @@ def test_first_verified_sentence_arrives_before_the_model_finishes(
         hold_after=2,
     )
     seen: list[tuple[str, dict[str, Any]]] = []
-    with llm_server.client(timeout=90) as c, c.stream(
-        "POST", "/api/chat/stream", json=ask(QUESTION)
-    ) as r:
+    with (
+        llm_server.client(timeout=90) as c,
+        c.stream("POST", "/api/chat/stream", json=ask(QUESTION)) as r,
+    ):
         assert r.status_code == 200
         for name, data in events(r):
             if name == "delta" and not gate.is_set():
@@ -101,11 +102,16 @@ def test_unverifiable_sentence_is_dropped_while_streaming(
     assert wrong not in cited, "precondition: the sources do not name this unit"
     fake.script(
         reply="",
-        deltas=[f"外资旅行社的任务由{lead}牵头 [1]。", f"\n{wrong}负责审批 [1]。", "\n请以原文为准 [1]。"],
+        deltas=[
+            f"外资旅行社的任务由{lead}牵头 [1]。",
+            f"\n{wrong}负责审批 [1]。",
+            "\n请以原文为准 [1]。",
+        ],
     )
-    with llm_server.client(timeout=90) as c, c.stream(
-        "POST", "/api/chat/stream", json=ask(QUESTION)
-    ) as r:
+    with (
+        llm_server.client(timeout=90) as c,
+        c.stream("POST", "/api/chat/stream", json=ask(QUESTION)) as r,
+    ):
         seen = list(events(r))
     done = seen[-1][1]
     text = "".join(d["text"] for n, d in seen if n == "delta")
@@ -119,10 +125,15 @@ def test_reply_without_citable_sentence_streams_the_extractive_answer(
 ) -> None:
     extractive = client.post("/api/chat", json=ask(QUESTION, PLAN_ID)).json()
     fake.script(reply="这是一句没有出处的话。")
-    with llm_server.client(timeout=90) as c, c.stream(
-        "POST", "/api/chat/stream", json=ask(QUESTION, PLAN_ID)
-    ) as r:
+    with (
+        llm_server.client(timeout=90) as c,
+        c.stream("POST", "/api/chat/stream", json=ask(QUESTION, PLAN_ID)) as r,
+    ):
         seen = list(events(r))
     done = seen[-1][1]
     assert done["mode"] == "extractive" and done["notice"]
-    assert "".join(d["text"] for n, d in seen if n == "delta") == done["answer"] == extractive["answer"]
+    assert (
+        "".join(d["text"] for n, d in seen if n == "delta")
+        == done["answer"]
+        == extractive["answer"]
+    )
