@@ -57,9 +57,11 @@ def create_app(settings: Settings) -> FastAPI:
         threading.Thread(target=lambda: _quietly(lambda: svc.store(warm=True)), daemon=True).start()
         yield
 
-    # /docs and /redoc load Swagger UI / ReDoc from files inside the fastapi-offline
-    # package, not from a CDN: they work on a machine without internet access
+    # /docs loads Swagger UI from files inside the fastapi-offline package, not from a CDN:
+    # it works on a machine without internet access. No /redoc: the ReDoc bundle still
+    # fetches its logo from a CDN.
     app = FastAPIOffline(
+        redoc_url=None,
         favicon_url="/favicon.ico",
         title="实施方案政策助手 API",
         version="0.1.0",
@@ -350,7 +352,7 @@ def banner(settings: Settings) -> str:
         [
             f"政策助手服务启动于 {base}（监听 {settings.host}:{settings.port}，Ctrl+C 停止）",
             f"  挂件演示页    {base}/demo",
-            f"  接口文档      {base}/docs（离线可用；另有 {base}/redoc）",
+            f"  接口文档      {base}/docs（离线可用）",
             f"  OpenAI 兼容   {base}/v1（模型列表 {base}/v1/models）",
             f"  网页挂件      {base}/widget.js",
             f"  频率限制      每个客户端 IP {limit}（ASSISTANT_RATE_LIMIT_BURST / _PER_MINUTE）",
