@@ -3,8 +3,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: help setup ingest run test test-fast eval lint clean
+.PHONY: help setup ingest run test test-fast eval lint clean screenshots
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,12 +22,16 @@ setup: $(STAMP) ## create .venv and install the project (PyPI only, no model dow
 ingest: setup ## parse corpus/ and build index/
 	$(BIN)/assistant ingest
 
-run: ingest ## set up, build the index and start the server + widget demo on http://127.0.0.1:8000/demo
-	$(BIN)/assistant serve
+run: ingest ## set up, build the index and start the server + widget demo on http://127.0.0.1:8000/demo (PORT=8080, HOST=0.0.0.0)
+	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
 test: setup ## set up everything (chromium for browser tests) and run the whole test suite
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest
+
+screenshots: setup ## refresh docs/screenshots/widget-*.png from the browser tests (tests never write docs/ otherwise)
+	bash scripts/ensure_chromium.sh
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -m browser tests/browser
 
 test-fast: setup ## unit tests only
 	$(BIN)/python -m pytest -m unit

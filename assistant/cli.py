@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .records import Answer
 
 
 def _print_json(obj: object) -> None:
@@ -29,25 +35,47 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
+def _open_store(settings: Settings):  # type: ignore[no-untyped-def]
     from .retrieval.store import IndexMissingError, IndexStore
 
     try:
-        store = IndexStore.open(settings)
+        return IndexStore.open(settings)
     except IndexMissingError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return None
+
+
+def _write_export(data: bytes, fmt: str, output: str | None) -> int:
+    """A duty list to a file, or to stdout (text formats, or xlsx into a pipe)."""
+    if output:
+        Path(output).write_bytes(data)
+        print(f"已写入 {output}", file=sys.stderr)
+        return 0
+    if fmt == "xlsx" and sys.stdout.isatty():
+        print("错误：xlsx 是二进制文件，请用 --output 文件名.xlsx 指定保存位置。", file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
+    from .retrieval import duties as D
+
+    store = _open_store(settings)
+    if store is None:
         return 2
     if args.plan and args.plan not in store.plans:
         print(f"错误：没有方案 {args.plan}（可选：{', '.join(store.plans)}）", file=sys.stderr)
         return 2
-    units = store.resolve_unit(args.unit, args.plan)
-    if not units:
+    duties = D.find_duties(store, args.unit, args.plan, args.role)
+    if duties is None:
         print(f"错误：没有找到单位“{args.unit}”", file=sys.stderr)
         return 2
-    tasks = []
-    for u in units:
-        tasks += [t for t in store.tasks_for_unit(u.name, args.plan, args.role) if t not in tasks]
-    tasks.sort(key=lambda t: (t.plan_id, t.number))
+    if args.format:
+        return _write_export(D.export(store, duties, args.format), args.format, args.output)
+    tasks = duties.tasks
     if args.json:
         _print_json(
             [
@@ -65,7 +93,7 @@ def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
     role = {"lead": "牵头", "responsible": "负责（责任/配合）", "any": "牵头或负责"}[args.role]
-    print(f"{'、'.join(u.name for u in units)} {role}的任务共 {len(tasks)} 项：")
+    print(f"{'、'.join(duties.units)} {role}的任务共 {len(tasks)} 项：")
     for t in tasks:
         title = store.plans[t.plan_id].title
         print(f"- 〔{title}〕第{t.number}项：{t.text}")
@@ -73,6 +101,12 @@ def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
             f"  牵头单位：{'、'.join(t.lead) or '（未列明）'}；{t.role_word}：{'、'.join(t.responsible) or '（未列明）'}"
         )
     return 0
+
+
+def answer_object(answer: Answer) -> dict[str, Any]:
+    """The answer as every interface returns it (CLI --json, /api/chat, SSE done):
+    the Answer's fields plus a message_id."""
+    return {**answer.to_dict(), "message_id": "m-" + uuid.uuid4().hex}
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -87,56 +121,102 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     if args.json:
-        d = answer.to_dict()
-        _print_json(
-            {
-                k: d[k]
-                for k in (
-                    "answer",
-                    "status",
-                    "intent",
-                    "citations",
-                    "suggestions",
-                    "mode",
-                    "notice",
-                )
-            }
-        )
+        _print_json(answer_object(answer))
     else:
         print(render_text(answer))
     return 0
 
 
+CHAT_HELP = """命令：
+  /help            显示本帮助
+  /plan            显示当前方案与可选方案；/plan 方案编号 只在该方案中回答；/plan all 在全部方案中回答
+  /export [文件]   把上一个任务清单（如“县教委牵头哪些任务？”的回答）导出为文件：
+                   .xlsx（默认）、.csv 或 .md，按扩展名决定格式
+  /new             开始新对话
+  /quit            退出"""
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from .answer.assistant import Assistant, InputError
     from .answer.render import render_text
+    from .retrieval import duties as D
 
     assistant = Assistant(settings)
     messages: list[dict[str, str]] = []
-    print("政策助手（输入问题后回车；输入 /new 开始新对话，/quit 退出）")
+    plan: str | None = args.plan
+    last_list: dict[str, Any] | None = None
+    print("政策助手（输入问题后回车；/help 查看命令，/quit 退出）")
     while True:
         try:
             line = input("\n你：").strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
+        if not line:
+            continue
+        command, _, rest = line.partition(" ")
+        rest = rest.strip()
         if line in ("/quit", "/exit", "退出"):
             return 0
-        if line == "/new":
-            messages = []
+        if command in ("/help", "/?", "帮助"):
+            print(CHAT_HELP)
+            continue
+        if command == "/new":
+            messages, last_list = [], None
             print("（已开始新对话）")
             continue
-        if not line:
+        if command == "/plan":
+            store = assistant.holder.get()
+            if not rest:
+                current = plan or "全部方案"
+                names = "；".join(f"{pid}（{p.title}）" for pid, p in store.plans.items())
+                print(f"当前：{current}。可选：{names}；/plan all 表示全部方案。")
+            elif rest in ("all", "全部"):
+                plan = None
+                print("（已切换到全部方案）")
+            elif rest in store.plans:
+                plan = rest
+                print(f"（已切换到方案 {rest}：{store.plans[rest].title}）")
+            else:
+                print(f"错误：没有方案 {rest}（可选：{'、'.join(store.plans)}）")
+            continue
+        if command == "/export":
+            if last_list is None:
+                print("错误：还没有可导出的任务清单；先问“某单位牵头哪些任务？”这类问题。")
+                continue
+            store = assistant.holder.get()
+            duties = D.find_duties(store, last_list["unit"], last_list["plan"], last_list["role"])
+            if duties is None:
+                print("错误：找不到上一个清单的单位。")
+                continue
+            target = rest or D.filename(duties, "xlsx")
+            fmt = Path(target).suffix.lstrip(".").lower()
+            if fmt not in D.FORMATS:
+                print(f"错误：文件扩展名应为 {'、'.join('.' + f for f in D.FORMATS)} 之一。")
+                continue
+            try:
+                Path(target).write_bytes(D.export(store, duties, fmt))
+            except OSError as exc:
+                print(f"错误：无法写入 {target}：{exc}")
+                continue
+            print(f"（已导出 {len(duties.tasks)} 项任务到 {target}）")
+            continue
+        if command.startswith("/"):
+            print(f"错误：未知命令 {command}。\n{CHAT_HELP}")
             continue
         messages.append({"role": "user", "content": line})
         try:
-            answer = assistant.answer(messages, plan_id=args.plan)
+            answer = assistant.answer(messages, plan_id=plan)
         except InputError as exc:
             messages.pop()
             print(f"错误：{exc}")
             continue
         messages.append({"role": "assistant", "content": answer.answer})
+        if answer.export:
+            last_list = answer.export
         print("\n助手：" + render_text(answer))
+        if answer.export:
+            print("（输入 /export 可把这份清单导出为 Excel 文件）")
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -167,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plan", help="方案编号，如 shizhu-2022")
     s.add_argument("--role", choices=("lead", "responsible", "any"), default="any")
     s.add_argument("--json", action="store_true")
+    s.add_argument(
+        "--format", choices=("csv", "xlsx", "md"), help="导出清单文件：csv、xlsx（Excel）或 md"
+    )
+    s.add_argument("--output", "-o", help="清单文件的保存路径（不指定时写到标准输出）")
     s.set_defaults(func=cmd_tasks)
     s = sub.add_parser("ask", help="提一个问题")
     s.add_argument("question")

@@ -179,6 +179,8 @@ class Answer:
     groups: list[dict[str, Any]] = field(default_factory=list)  # {title, plan_id, items: [...]}
     blocks: list[dict[str, Any]] = field(default_factory=list)  # text / list blocks, in reading order
     checks: dict[str, Any] = field(default_factory=lambda: {"ok": True, "problems": []})
+    # a complete duty list: {unit, plan, role} for GET /api/tasks?format=xlsx ("导出清单")
+    export: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

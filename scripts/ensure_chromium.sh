@@ -2,7 +2,9 @@
 # Make sure Debian's chromium (used headless by the Playwright browser tests) and a
 # CJK font are installed. Idempotent: runs apt-get only when /usr/bin/chromium (or
 # fonts-noto-cjk) is missing.
-# Never downloads a Playwright-managed browser.
+# Never downloads a Playwright-managed browser. Without root (or password-less sudo) it
+# prints the exact apt-get command and exits 0, so that `make test` runs everything but the
+# browser tests; with CI set it exits 1 instead, since CI must run them.
 set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
@@ -22,11 +24,18 @@ fi
 
 SUDO=""
 if [[ "$(id -u)" -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     SUDO="sudo"
   else
-    echo "ensure_chromium: $CHROMIUM is missing and this is not root (no sudo); install: ${PACKAGES[*]}" >&2
-    exit 1
+    echo "ensure_chromium: missing ${PACKAGES[*]}, and this is not root (no password-less sudo)," >&2
+    echo "  so it cannot be installed here. Install it once as root:" >&2
+    echo "      apt-get update && apt-get install -y --no-install-recommends ${PACKAGES[*]}" >&2
+    if [[ -n "${CI:-}" ]]; then
+      echo "ensure_chromium: CI must run the browser tests; failing." >&2
+      exit 1
+    fi
+    echo "ensure_chromium: the browser tests (tests/browser) will be skipped; everything else runs." >&2
+    exit 0
   fi
 fi
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import asdict, replace
 from typing import Any
 
 from ..records import Answer
@@ -27,6 +27,7 @@ from .verify import verify
 log = logging.getLogger(__name__)
 FALLBACK_NOTICE = "大模型服务不可用，以下为根据方案原文整理的回答。"
 REPAIR_NOTICE = "大模型回答中有无法在方案原文中核实的内容，已删除。"
+INTERRUPTED_NOTICE = "大模型回答中断，已核实的部分保留，后面附上根据方案原文整理的回答。"
 
 
 class InputError(ValueError):
@@ -45,6 +46,31 @@ class Assistant:
 
     # ---- public API ----
     def answer(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Answer:
+        """The whole answer: the same run as stream(), its last event."""
+        final: Answer | None = None
+        for name, data in self._run(messages, plan_id):
+            if name == "done":
+                final = data
+        assert final is not None
+        return final
+
+    def stream(
+        self, messages: list[dict[str, Any]], plan_id: str | None = None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Events: meta, delta…, citations, done. Delta texts concatenate to the answer.
+
+        Input is validated before the first event (meta), so a caller can pull that one
+        to turn bad input into an error before it starts a response. In LLM mode each
+        sentence is sent once it is verified, while the model is still writing."""
+        for name, data in self._run(messages, plan_id):
+            if name == "citations":
+                yield name, {"citations": [asdict(c) for c in data]}
+            elif name == "done":
+                yield name, data.to_dict()
+            else:
+                yield name, data
+
+    def _run(self, messages: list[dict[str, Any]], plan_id: str | None) -> Iterator[tuple[str, Any]]:
         store = self.holder.get()
         user_turns = self.validate(messages, plan_id, store)
         query, previous = self._understand_turns(user_turns, store, plan_id)
@@ -56,20 +82,16 @@ class Assistant:
         answer.checks = {"ok": checked.ok, "problems": checked.reasons}
         if not checked.ok:
             log.error("composer produced unverifiable lines: %s", checked.reasons)
-        if self.settings.llm_enabled and answer.status == "answered" and answer.citations:
-            answer = self._with_llm(store, query, messages, answer, counts)
-        return answer
-
-    def stream(
-        self, messages: list[dict[str, Any]], plan_id: str | None = None
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Events: meta, delta…, citations, done. Delta texts concatenate to the answer."""
-        answer = self.answer(messages, plan_id)
+        if answer.intent == "unit_tasks" and answer.status == "answered" and len(query.units) == 1 and not query.subset:
+            plan = answer.plan_ids[0] if len(answer.plan_ids) == 1 else None
+            answer.export = {"unit": query.units[0], "plan": plan, "role": query.role}
         yield "meta", {"intent": answer.intent, "plan_ids": answer.plan_ids}
-        for piece in re.findall(r"[^\n]*\n|[^\n]+$", answer.answer):
-            yield "delta", {"text": piece}
-        yield "citations", {"citations": [c.__dict__ for c in answer.citations]}
-        yield "done", answer.to_dict()
+        if self.settings.llm_enabled and answer.status == "answered" and answer.citations:
+            answer = yield from self._stream_llm(store, query, messages, answer, counts)
+        else:
+            yield from _deltas(answer.answer)
+        yield "citations", answer.citations
+        yield "done", answer
 
     def suggestions_for(self, plan_id: str | None = None) -> list[str]:
         """Starting chips: each one a question the assistant answers from the plan."""
@@ -198,36 +220,106 @@ class Assistant:
         )
 
     # ---- optional LLM ----
-    def _with_llm(
+    def _stream_llm(
         self,
         store: IndexStore,
         q: Query,
         messages: list[dict[str, Any]],
         extractive: Answer,
         counts: set[int],
-    ) -> Answer:
+    ) -> Generator[tuple[str, Any], None, Answer]:
+        """Delta events of an LLM answer, one verified sentence at a time; returns the Answer.
+
+        A sentence that fails verification is dropped (and the user told). Nothing is sent
+        until a verified sentence cites a source, so when the model fails or says nothing
+        citable the extractive answer is streamed instead; if it fails after sentences were
+        sent, they stay and the extractive answer follows them."""
         from .llm import LLMComposer, LLMError
 
         history = [m for m in messages[:-1] if m.get("role") in ("user", "assistant")]
+        sent: list[str] = []
+        held: list[str] = []  # verified sentences waiting for the first cited one
+        dropped = False
         try:
             if self._llm is None:
                 self._llm = LLMComposer(self.settings)
-            text = self._llm.compose(q.text, history, extractive.citations)
-        except LLMError:
-            extractive.notice = FALLBACK_NOTICE
-            return extractive
-        verdict = verify(text, extractive.citations, store.registry, counts)
-        if not verdict.text or not re.search(r"\[\d+\]", verdict.text):
+            pieces = self._llm.stream(q.text, history, extractive.citations)
+            for sentence in sentences(pieces):
+                if not verify(sentence, extractive.citations, store.registry, counts).ok:
+                    dropped = True
+                    continue
+                held.append(sentence)
+                if sentence.strip() and (sent or MARKER_RE.search(sentence)):
+                    text = "".join(held)
+                    held = []
+                    text = text if sent else text.lstrip()
+                    sent.append(text)
+                    yield "delta", {"text": text}
+        except LLMError as exc:
+            log.warning("LLM answer failed: %s", exc)
+            if not sent:
+                extractive.notice = FALLBACK_NOTICE
+                yield from _deltas(extractive.answer)
+                return extractive
+            tail = "\n\n" + extractive.answer
+            yield "delta", {"text": tail}
+            return replace(
+                extractive, answer="".join(sent) + tail, mode="llm", notice=INTERRUPTED_NOTICE,
+                summary="", groups=[], blocks=[],
+            )
+        if not sent:
             extractive.notice = REPAIR_NOTICE
+            yield from _deltas(extractive.answer)
             return extractive
-        used = {int(m) for m in re.findall(r"\[(\d+)\]", verdict.text)}
-        return Answer(
-            verdict.text,
-            extractive.status,
-            extractive.intent,
-            [c for c in extractive.citations if c.marker in used] or extractive.citations,
-            extractive.suggestions,
-            extractive.plan_ids,
-            "llm",
-            REPAIR_NOTICE if verdict.dropped else "",
+        text = "".join(sent)
+        used = {int(m) for m in MARKER_RE.findall(text)}
+        return replace(
+            extractive,
+            answer=text,
+            citations=[c for c in extractive.citations if c.marker in used] or extractive.citations,
+            mode="llm",
+            notice=REPAIR_NOTICE if dropped else "",
+            summary="",
+            groups=[],
+            blocks=[],
         )
+
+
+MARKER_RE = re.compile(r"\[(\d+)\]")
+_SENTENCE_END = re.compile(r"[。！？!?\n]|(?<!\d)\.(?=\s)")
+_TRAILING_MARKERS = re.compile(r"(?:[ \t]*\[\d+\])*")
+_MAYBE_MARKER = re.compile(r"[ \t]*(?:\[\d*)?")
+
+
+def _deltas(text: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """An answer that exists whole, sent line by line."""
+    for piece in re.findall(r"[^\n]*\n|[^\n]+$", text):
+        yield "delta", {"text": piece}
+
+
+def sentences(pieces: Iterable[str]) -> Iterator[str]:
+    """Regroup streamed text into sentences, as soon as each is complete. A sentence ends
+    at 。！？!? (or ". "), a line break, or the end; citation markers written after the
+    full stop ("…牵头。[1]") stay with it. Concatenating the output gives the input back."""
+    buf = ""
+    for piece in pieces:
+        buf += piece
+        while (cut := _sentence_cut(buf)) is not None:
+            yield buf[:cut]
+            buf = buf[cut:]
+    if buf:
+        yield buf
+
+
+def _sentence_cut(buf: str) -> int | None:
+    m = _SENTENCE_END.search(buf)
+    if m is None:
+        return None
+    end = m.end()
+    if m.group() == "\n" or MARKER_RE.search(buf, 0, m.start()):
+        return end  # a cited sentence is complete at its full stop
+    end = _TRAILING_MARKERS.match(buf, end).end()  # type: ignore[union-attr]
+    rest = buf[end:]
+    if _MAYBE_MARKER.fullmatch(rest):
+        return None  # a marker may still follow the full stop
+    return end

@@ -125,7 +125,9 @@ class Baseline:
 
         from ..retrieval.embed import ChromaEmbedding, make_embedder
 
-        LlamaSettings.llm = None  # no LLM: retrieval only
+        # no LLM: retrieval only (llama-index documents None; its setter's type only
+        # admits None implicitly, which mypy misses once langchain is installed)
+        LlamaSettings.llm = None  # type: ignore[assignment]
         embedder = make_embedder(self.settings)
         self.root.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(

@@ -87,9 +87,9 @@ def error_response(
         body: dict[str, Any] = {
             "error": {
                 "message": message,
-                "type": _openai_type(status),
+                "type": "invalid_request_error" if code == "model_not_found" else _openai_type(status),
                 "code": code,
-                "param": None,
+                "param": "model" if code == "model_not_found" else None,
             },
             "request_id": rid,
         }

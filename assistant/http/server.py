@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -18,12 +19,16 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi_offline import FastAPIOffline
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
+from ..retrieval import duties as D
 from ..retrieval.store import IndexStore
 from ..settings import Settings, load_settings
 from .guards import (
@@ -34,11 +39,13 @@ from .guards import (
     install_error_handlers,
 )
 from .openai_api import openai_router
-from .service import SSE_HEADERS, ChatRequest, FeedbackRequest, Service
+from .service import ChatRequest, FeedbackRequest, Service
+from .sse import event, sse_response
 
 log = logging.getLogger("assistant.server")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SETTINGS_ENV = "PLAN_ASSISTANT_SETTINGS_JSON"  # run() → worker processes (keeps CLI overrides)
+ALLOWED_ORIGINS_SLOT = "/*ALLOWED_ORIGINS*/null"  # in widget.js; replaced when it is served
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -50,7 +57,12 @@ def create_app(settings: Settings) -> FastAPI:
         threading.Thread(target=lambda: _quietly(lambda: svc.store(warm=True)), daemon=True).start()
         yield
 
-    app = FastAPI(
+    # /docs loads Swagger UI from files inside the fastapi-offline package, not from a CDN:
+    # it works on a machine without internet access. No /redoc: the ReDoc bundle still
+    # fetches its logo from a CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
+        favicon_url="/favicon.ico",
         title="实施方案政策助手 API",
         version="0.1.0",
         lifespan=lifespan,
@@ -62,7 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
-                expose_headers=["X-Request-ID", "Retry-After"],
+                expose_headers=["X-Request-ID", "Retry-After", "Content-Disposition"],
                 max_age=600,
             ),
             Middleware(
@@ -99,17 +111,17 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post(
         "/api/chat/stream", tags=["chat"], summary="提问（SSE 流式：meta、delta…、citations、done）"
     )
-    async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
+    async def chat_stream(body: ChatRequest, request: Request) -> EventSourceResponse:
         messages = [m.model_dump() for m in body.messages]
         await run_in_threadpool(svc.check, messages, body.plan_id)
         mid = "m-" + uuid.uuid4().hex
         events = await svc.stream(request, "/api/chat/stream", mid, messages, body.plan_id)
 
-        async def frames() -> AsyncIterator[str]:
+        async def frames() -> AsyncIterator[ServerSentEvent]:
             async for name, data in events:
-                yield f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                yield event(name, data)
 
-        return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+        return sse_response(frames())
 
     app.include_router(openai_router(svc))
 
@@ -132,24 +144,36 @@ def create_app(settings: Settings) -> FastAPI:
             "suggestions": svc.assistant().suggestions_for(plan_id),
         }
 
-    @app.get("/api/tasks", tags=["lookup"], summary="某单位牵头/负责的全部任务（完整列表）")
+    @app.get(
+        "/api/tasks",
+        tags=["lookup"],
+        summary="某单位牵头/负责的全部任务（完整列表；format=csv|xlsx 下载清单文件）",
+        response_model=None,
+    )
     def tasks(
         unit: str = Query(min_length=1, max_length=100),
         plan: str | None = Query(None, max_length=100),
         role: Literal["lead", "responsible", "any"] = "any",
-    ) -> dict[str, Any]:
+        format: Literal["json", "csv", "xlsx", "md"] = "json",
+    ) -> dict[str, Any] | Response:
         store = svc.store()
         if plan and plan not in store.plans:
             raise ApiError(404, "unknown_plan", f"没有编号为“{plan}”的方案。")
-        units = store.resolve_unit(unit.strip(), plan or None)
-        if not units:
+        duties = D.find_duties(store, unit, plan or None, role)
+        if duties is None:
             raise ApiError(
                 404, "unknown_unit", f"没有找到单位“{unit}”，可用 /api/units?q= 查询单位名称。"
             )
-        found = []
-        for u in units:
-            found += [t for t in store.tasks_for_unit(u.name, plan or None, role) if t not in found]
-        found.sort(key=lambda t: (t.plan_id, t.number))
+        if format != "json":
+            name = D.filename(duties, format)
+            return Response(
+                D.export(store, duties, format),
+                media_type=D.MEDIA_TYPES[format],
+                headers={
+                    "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+                    "Cache-Control": "no-cache",
+                },
+            )
         passages = {
             (c.plan_id, c.task_number): cid for cid, c in store.chunks.items() if c.kind == "task"
         }
@@ -162,15 +186,14 @@ def create_app(settings: Settings) -> FastAPI:
                 "quote": t.quote(),
                 "passage_id": passages.get((t.plan_id, t.number)),
             }
-            for t in found
+            for t in duties.tasks
         ]
-        names = [u.name for u in units]
         return {
             "unit": unit,
-            "units": names,
+            "units": list(duties.units),
             "plan": plan or None,
             "role": role,
-            "count": len(found),
+            "count": len(rows),
             "tasks": rows,
         }
 
@@ -254,11 +277,16 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     @app.get("/widget.js", include_in_schema=False)
-    def widget() -> FileResponse:
-        return static(
-            "widget.js",
-            "text/javascript; charset=utf-8",
-            {"Cross-Origin-Resource-Policy": "cross-origin"},
+    def widget() -> Response:
+        """widget.js with the CORS allow-list filled in, so that on a page whose origin is
+        not allowed the widget says so instead of failing with a network error."""
+        code = (STATIC_DIR / "widget.js").read_text("utf-8")
+        allowed = json.dumps(list(settings.cors_origins), ensure_ascii=False)
+        code = code.replace(ALLOWED_ORIGINS_SLOT, allowed.replace("</", "<\\/"), 1)
+        return Response(
+            code,
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "no-cache", "Cross-Origin-Resource-Policy": "cross-origin"},
         )
 
     @app.get("/demo", include_in_schema=False)
@@ -315,10 +343,28 @@ def app_factory() -> FastAPI:
     return create_app(Settings.model_validate_json(raw) if raw else load_settings())
 
 
+def banner(settings: Settings) -> str:
+    """Where to go once the server is up (printed at start-up)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    base = f"http://{host}:{settings.port}"
+    limit = f"{settings.rate_limit_burst} 次突发、之后每分钟 {settings.rate_limit_per_minute} 次"
+    return "\n".join(
+        [
+            f"政策助手服务启动于 {base}（监听 {settings.host}:{settings.port}，Ctrl+C 停止）",
+            f"  挂件演示页    {base}/demo",
+            f"  接口文档      {base}/docs（离线可用）",
+            f"  OpenAI 兼容   {base}/v1（模型列表 {base}/v1/models）",
+            f"  网页挂件      {base}/widget.js",
+            f"  频率限制      每个客户端 IP {limit}（ASSISTANT_RATE_LIMIT_BURST / _PER_MINUTE）",
+        ]
+    )
+
+
 def run(settings: Settings) -> None:
     import uvicorn
 
     _setup_logging()
+    print(banner(settings), file=sys.stderr, flush=True)
     common: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -328,7 +374,7 @@ def run(settings: Settings) -> None:
     if settings.workers > 1:
         os.environ[SETTINGS_ENV] = settings.model_dump_json()
         uvicorn.run(
-            "assistant.server:app_factory", factory=True, workers=settings.workers, **common
+            "assistant.http.server:app_factory", factory=True, workers=settings.workers, **common
         )
     else:
         uvicorn.run(create_app(settings), **common)

@@ -22,7 +22,6 @@ from .guards import (
 
 log = logging.getLogger("assistant.service")
 MODEL_ID = "plan-assistant"
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 STREAM_FAILED = "生成回答时出错，请稍后再试。"
 
 
@@ -39,18 +38,33 @@ class ChatRequest(BaseModel):
 
 
 class OpenAIMessage(BaseModel):
+    """A message as OpenAI clients and agent frameworks send it: text or content parts,
+    and any of the protocol's roles."""
+
     model_config = ConfigDict(extra="ignore")
-    role: Literal["user", "assistant", "system", "developer"]
+    role: Literal["user", "assistant", "system", "developer", "tool", "function"]
     content: StrictStr | list[dict[str, Any]] | None = None
 
-    def as_plain(self) -> dict[str, str]:
+    def as_plain(self) -> dict[str, str] | None:
+        """The message for the assistant, or None for tool/function output. Tool output is
+        dropped and system/developer text is kept only as `system`, which the assistant never
+        reads as a question or as a source: answers come from the plans alone."""
+        if self.role in ("tool", "function"):
+            return None
         content = self.content
         if isinstance(content, list):  # content parts: keep the text ones
-            content = "".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+            content = "".join(
+                str(p.get("text", "")) for p in content if p.get("type") in ("text", "input_text")
+            )
         return {
             "role": "system" if self.role == "developer" else self.role,
             "content": content or "",
         }
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    include_usage: StrictBool = False
 
 
 class OpenAIRequest(BaseModel):
@@ -58,6 +72,7 @@ class OpenAIRequest(BaseModel):
     model: StrictStr = MODEL_ID
     messages: list[OpenAIMessage]
     stream: StrictBool = False
+    stream_options: StreamOptions | None = None
     plan_id: StrictStr | None = Field(None, max_length=100)  # extension (openai: extra_body)
 
 

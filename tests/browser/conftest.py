@@ -29,8 +29,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "assistant" / "http" / "static"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
+MISSING_CHROMIUM = (
+    f"{CHROMIUM} is missing: install Debian's chromium and fonts-noto-cjk "
+    "(as root: apt-get install -y --no-install-recommends chromium fonts-noto-cjk, "
+    "or run scripts/ensure_chromium.sh)"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -79,6 +83,7 @@ class Servers:
     host_origin: str
     data_dir: Path
     settings: Any
+    blocked_origin: str = ""  # serves the same pages, but is not on the CORS allow-list
 
     def page_url(self, name: str = "index.html") -> str:
         return f"{self.host_origin}/{name}"
@@ -114,7 +119,9 @@ def _host_server(pages: dict[str, str]) -> ThreadingHTTPServer:
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing; run scripts/ensure_chromium.sh")
+        if os.environ.get("CI"):  # CI must run the browser tests, not skip them
+            pytest.fail(MISSING_CHROMIUM)
+        pytest.skip(MISSING_CHROMIUM)
     try:
         from assistant.http import server as server_mod
     except ImportError as exc:  # the server module is written by another workstream
@@ -127,6 +134,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     pages: dict[str, str] = {}
     host = _host_server(pages)
     host_origin = f"http://127.0.0.1:{host.server_address[1]}"
+    other = _host_server(pages)  # the same pages on an origin the API does not allow
+    blocked_origin = f"http://127.0.0.1:{other.server_address[1]}"
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -167,12 +176,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     pages["plain.html"] = PLAIN_PAGE.format(api=api_origin, plan=PLAN_ID)
     pages["configured.html"] = CONFIGURED_PAGE.format(api=api_origin)
     try:
-        yield Servers(api_origin, host_origin, data_dir, settings)
+        yield Servers(api_origin, host_origin, data_dir, settings, blocked_origin)
     finally:
         server.should_exit = True
         thread.join(timeout=15)
-        host.shutdown()
-        host.server_close()
+        for s in (host, other):
+            s.shutdown()
+            s.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -192,8 +202,12 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     and uncaught errors in page.dialogs / page.page_errors."""
     contexts: list[Any] = []
 
-    def make(width: int = 1280, height: int = 800) -> Any:
-        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    def make(width: int = 1280, height: int = 800, phone: bool = False) -> Any:
+        """phone=True: a touch screen (coarse pointer, no hover), as on a mobile phone."""
+        touch = {"is_mobile": True, "has_touch": True} if phone else {}
+        ctx = browser.new_context(
+            viewport={"width": width, "height": height}, locale="zh-CN", **touch
+        )
         ctx.set_default_timeout(30_000)
         contexts.append(ctx)
         page = ctx.new_page()
@@ -214,6 +228,10 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture(scope="session")
-def screenshots_dir() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temporary directory, so that tests never rewrite tracked files; `make screenshots`
+    sets SCREENSHOTS_DIR=docs/screenshots to refresh the ones in the docs."""
+    wanted = os.environ.get("SCREENSHOTS_DIR")
+    path = Path(wanted) if wanted else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -422,7 +422,7 @@ def test_keyboard_only(new_page: Any, servers: Servers) -> None:
 
 
 def test_mobile_panel_is_full_screen(new_page: Any, servers: Servers, screenshots_dir: Any) -> None:
-    page = open_page(new_page, servers, width=375, height=667)
+    page = open_page(new_page, servers, width=375, height=667, phone=True)
     open_widget(page)
     box = page.get_by_role("dialog", name="政策助手").bounding_box()
     assert box == {"x": 0, "y": 0, "width": 375, "height": 667}

@@ -47,6 +47,13 @@ class Script:
     status: int | None = None  # answer with this HTTP error status instead
     error_message: str = "scripted failure"
     raw_body: str | None = None  # send this body verbatim (status 200) instead of JSON
+    # a gate in a streamed reply: after `hold_after` pieces the server waits for `hold` to be
+    # set (at most hold_timeout_s) before sending the rest; `released` records whether it was
+    # set in time, i.e. whether the client acted on the first pieces before the reply ended
+    hold: threading.Event | None = None
+    hold_after: int = 0
+    hold_timeout_s: float = 30.0
+    released: bool | None = None
 
     def pieces(self) -> list[str]:
         if self.deltas is not None:
@@ -167,11 +174,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()
-        for chunk in self.server.fake.chunks(script, body):
+        for i, chunk in enumerate(self.server.fake.chunks(script, body)):
             self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
             self.wfile.flush()
             if not self._wait(script.chunk_delay_s):
                 return
+            if script.hold is not None and i == script.hold_after:  # chunk 0 is the role
+                script.released = script.hold.wait(script.hold_timeout_s)
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
 

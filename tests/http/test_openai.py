@@ -42,15 +42,24 @@ def test_sync_completion(server: ServerProcess, client: httpx.Client) -> None:
     assert citations == plain["citations"]
 
 
-def test_any_model_name_and_plan_in_model(server: ServerProcess) -> None:
+def test_unknown_models_are_404_model_not_found(server: ServerProcess) -> None:
     client = oai(server)
-    a = client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": QUESTION}]
-    )
-    assert a.model == "gpt-4o" and a.choices[0].message.content
-    b = client.chat.completions.create(
+    for model in ("gpt-4", "plan-assistant:nope", "plan-assistant:", "Plan-Assistant"):
+        with pytest.raises(openai.NotFoundError) as err:
+            client.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": QUESTION}]
+            )
+        assert err.value.code == "model_not_found", model
+        body: Any = err.value.body
+        assert body["type"] == "invalid_request_error" and body["param"] == "model"
+        assert model in body["message"] and "/v1/models" in body["message"]
+
+
+def test_plan_in_model_name(server: ServerProcess) -> None:
+    b = oai(server).chat.completions.create(
         model=f"plan-assistant:{PLAN_ID}", messages=[{"role": "user", "content": QUESTION}]
     )
+    assert b.model == f"plan-assistant:{PLAN_ID}"
     assert "垫江" not in (b.choices[0].message.content or "").split("来源：")[0]
 
 

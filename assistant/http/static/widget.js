@@ -98,6 +98,13 @@
       greetingPlan: "您好！我是{0}，可以解答《{1}》的相关问题，例如某项任务由哪些单位牵头、负责。回答均附方案原文出处。",
       greeting: "您好！我是{0}，可以解答已收录实施方案的相关问题，例如某项任务由哪些单位牵头、负责。回答均附方案原文出处。",
       suggestions: ["方案的发展目标是什么？", "方案一共有多少项任务？", "有哪些保障措施？"],
+      exportList: "导出清单",
+      exportTitle: "把这份任务清单下载为 Excel 文件",
+      exporting: "正在导出…",
+      exported: "已下载",
+      exportFailed: "导出失败，请重试",
+      originBlocked:
+        "本网站（{0}）尚未获准使用政策助手，暂时无法提问。网站管理员：请在问答服务的 ASSISTANT_CORS_ORIGINS 设置中加入“{0}”后重启服务。",
     },
     en: {
       title: "Policy assistant",
@@ -146,6 +153,13 @@
       greetingPlan: "Hello! I am the {0}. Ask me about 《{1}》: which measures apply to you, which unit leads a task. Every answer cites the plan.",
       greeting: "Hello! I am the {0}. Ask me about the plans: which measures apply to you, which unit leads a task. Every answer cites the plan.",
       suggestions: ["What are the goals of the plan?", "How many tasks does the plan list?", "Which measures concern healthcare?"],
+      exportList: "Export list",
+      exportTitle: "Download this task list as an Excel file",
+      exporting: "Exporting…",
+      exported: "Downloaded",
+      exportFailed: "Export failed; please retry",
+      originBlocked:
+        "This site ({0}) is not yet allowed to use the policy assistant. Site administrator: add “{0}” to the service's ASSISTANT_CORS_ORIGINS setting and restart it.",
     },
   };
   var S = STRINGS[LANG];
@@ -166,6 +180,25 @@
     position: ds.position === "left" ? "left" : "right",
     open: ds.open === "true",
   };
+
+  // The server's CORS allow-list, written in when the server serves this file (null when
+  // the file is served some other way: then nothing is known and nothing is checked).
+  var ALLOWED_ORIGINS = /*ALLOWED_ORIGINS*/null;
+
+  /** Can this page call the API? Same origin always; otherwise only an allowed origin. */
+  function originAllowed() {
+    if (!Array.isArray(ALLOWED_ORIGINS) || config.api !== scriptOrigin()) return true;
+    if (location.origin === config.api) return true;
+    return ALLOWED_ORIGINS.indexOf("*") >= 0 || ALLOWED_ORIGINS.indexOf(location.origin) >= 0;
+  }
+  var ORIGIN_OK = originAllowed();
+  if (!ORIGIN_OK && window.console) {
+    console.error(
+      "[plan-assistant] this page's origin " + location.origin + " is not in the ASSISTANT_CORS_ORIGINS " +
+        "allow-list of " + config.api + ", so the browser blocks every request to it. Add it on the " +
+        "server, e.g. ASSISTANT_CORS_ORIGINS='[\"" + location.origin + "\"]', and restart the service."
+    );
+  }
 
   var MAX_HISTORY_MESSAGES = 20; // sent to the server (it accepts up to 40)
   var MAX_STORED_TURNS = 60;
@@ -385,6 +418,30 @@
         });
       },
 
+      /** A duty list as an xlsx file: resolves with {blob, name}. */
+      download: async function (exp) {
+        var q = "unit=" + encodeURIComponent(exp.unit) + "&format=xlsx";
+        if (exp.plan) q += "&plan=" + encodeURIComponent(exp.plan);
+        if (exp.role) q += "&role=" + encodeURIComponent(exp.role);
+        var res;
+        try {
+          res = await fetch(base + "/api/tasks?" + q, { mode: "cors", credentials: "omit", cache: "no-store" });
+        } catch (e) {
+          throw TransportError("network", "");
+        }
+        if (!res.ok) throw await errorFromResponse(res);
+        var name = exp.unit + "-任务清单.xlsx";
+        var cd = res.headers.get("Content-Disposition") || "";
+        var m = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+        if (m) {
+          try {
+            name = decodeURIComponent(m[1]);
+          } catch (e) {
+            /* keep the default name */
+          }
+        }
+        return { blob: await res.blob(), name: name };
+      },
       plan: async function (planId) {
         var res = await fetch(base + "/api/plans/" + encodeURIComponent(planId), {
           mode: "cors",
@@ -513,11 +570,13 @@
     ".actions .rate{display:inline-flex;align-items:center;justify-content:center;width:30px;height:26px;padding:0}",
     ".rate svg{width:15px;height:15px;fill:currentColor;display:block}",
     ".actions .rate[aria-pressed='true']{color:var(--pa-accent)}",
-    ".actions .copy{font-size:12px;color:var(--pa-muted)}",
+    ".actions .copy,.actions .export{font-size:12px;color:var(--pa-muted)}",
+    ".actions .export{color:var(--pa-accent);border:1px solid var(--pa-border)}",
+    ".blocked .bubble{background:#fff8e6;border:1px solid #e8c66a;color:#5c4400}",
     ".astatus{margin-left:4px}",
 
-    ".suggest{display:flex;flex-wrap:wrap;gap:6px;padding:6px 14px 4px;flex:none;max-height:96px;overflow-y:auto}",
-    ".chip{padding:4px 10px;border-radius:999px;border:1px solid var(--pa-accent);color:var(--pa-accent);background:var(--pa-bg);font-size:13px;line-height:1.5;text-align:left}",
+    ".suggest{display:flex;flex-wrap:wrap;gap:6px;padding:6px 14px 4px;flex:none}",
+    ".chip{padding:3px 10px;border-radius:999px;border:1px solid var(--pa-accent);color:var(--pa-accent);background:var(--pa-bg);font-size:13px;line-height:1.45;text-align:left;max-width:100%}",
     ".chip:hover{background:var(--pa-user)}",
 
     ".composer{display:flex;align-items:flex-end;gap:8px;padding:8px 12px 6px;border-top:1px solid var(--pa-border);flex:none;margin:0}",
@@ -787,7 +846,19 @@
 
     state.turns = loadTurns();
     renderAll();
+    if (!ORIGIN_OK) showBlocked();
     return ui;
+  }
+
+  /** This page's origin is not allowed: say so where the operator will look, ask nothing. */
+  function showBlocked() {
+    var msg = fmt(S.originBlocked, location.origin);
+    ui.greetingText.textContent = msg;
+    ui.greetingText.setAttribute("role", "alert");
+    ui.greetingText.parentNode.classList.add("blocked");
+    ui.input.disabled = true;
+    ui.send.disabled = true;
+    ui.suggest.hidden = true;
   }
 
   function greetingFor(plan) {
@@ -811,7 +882,7 @@
 
   function setBusy(busy) {
     state.busy = busy;
-    ui.send.disabled = busy;
+    ui.send.disabled = busy || !ORIGIN_OK;
     ui.log.setAttribute("aria-busy", busy ? "true" : "false");
     renderSuggestions();
   }
@@ -843,7 +914,7 @@
   }
 
   function loadPlan() {
-    if (state.planRequested) return;
+    if (state.planRequested || !ORIGIN_OK) return;
     state.planRequested = true;
     if (!config.plan) {
       state.planSuggestions = FALLBACK_SUGGESTIONS.slice();
@@ -878,7 +949,7 @@
     if (!ui) return;
     var box = ui.suggest;
     box.textContent = "";
-    var list = state.busy ? [] : currentSuggestions().slice(0, 4);
+    var list = state.busy || !ORIGIN_OK ? [] : currentSuggestions().slice(0, 4);
     list.forEach(function (text) {
       box.appendChild(
         h("button", {
@@ -1260,8 +1331,40 @@
       });
     });
     row.appendChild(copy);
+    if (turn.export && typeof turn.export.unit === "string") {
+      var exp = h("button", { type: "button", class: "export", text: S.exportList, title: S.exportTitle });
+      exp.addEventListener("click", function () {
+        exp.disabled = true;
+        status.textContent = S.exporting;
+        transport
+          .download(turn.export)
+          .then(function (file) {
+            saveBlob(file.blob, file.name);
+            status.textContent = S.exported;
+          })
+          .catch(function () {
+            status.textContent = S.exportFailed;
+          })
+          .then(function () {
+            exp.disabled = false;
+          });
+      });
+      row.appendChild(exp);
+    }
     row.appendChild(status);
     return row;
+  }
+
+  /** Hand a file to the browser's downloads (an object URL on a detached link: no page DOM). */
+  function saveBlob(blob, name) {
+    var url = URL.createObjectURL(blob);
+    var a = h("a", { href: url, download: name });
+    ui.root.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 10000);
   }
 
   function copyText(text) {
@@ -1326,7 +1429,7 @@
   function send(text) {
     init();
     text = String(text == null ? "" : text).trim();
-    if (!text || state.busy) return false;
+    if (!text || state.busy || !ORIGIN_OK) return false;
     if (text.length > MAX_INPUT_CHARS) text = text.slice(0, MAX_INPUT_CHARS);
     // an earlier failed question stays visible, but its retry is no longer offered
     Array.prototype.forEach.call(ui.log.querySelectorAll(".error .retry"), function (b) {
@@ -1386,6 +1489,7 @@
         blocks: Array.isArray(final.blocks) ? final.blocks : [],
         message_id: typeof final.message_id === "string" ? final.message_id : "",
         notice: typeof final.notice === "string" ? final.notice : "",
+        export: final.export && typeof final.export === "object" ? final.export : null,
         feedback: "",
       };
       loading.remove();
