@@ -153,8 +153,21 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
         # the best task, and others only while they say as much of the question
         keep = [t for t in ranked_by_support[:limit] if support[t] >= best]
     else:
-        keep = [t for t in ranked_by_support[:limit] if support[t] >= max(1.0, best * 0.5)]
+        home = _own_heading(store, ranked_by_support[0])
+        # tasks that say half as much as the best, and the best task's siblings under its own
+        # heading that say some of it (the data-security task beside the sensitive-data one)
+        keep = [
+            t for t in ranked_by_support
+            if support[t] >= max(1.0, best * 0.5) or (support[t] >= 0.5 and _own_heading(store, t) == home)
+        ][:limit]
     return Evidence("answered", (TaskGroup("ranked", keep[0].plan_id, tuple(keep)),), topic=text)
+
+
+def _own_heading(store: IndexStore, t: Task) -> tuple[str, str]:
+    """The most specific heading a task is printed under, without its numbering."""
+    headings = store.task_topics(t).split()
+    last = headings[-1] if headings else ""
+    return t.plan_id, re.sub(r"^[（(]?[一二三四五六七八九十\d]+[)）.、．]\s*", "", last)
 
 
 def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task]]) -> Status:

@@ -37,6 +37,7 @@ def _modifiers() -> frozenset[str]:
     return frozenset(w.lower() for w in lexicon()["modifiers"]["words"])
 
 
+ALL_PARTS = "\x00all"  # marks the parts of a two-domain word: every part must be said
 MODIFIER_SHARE = 0.2  # a policy verb beside a domain word weighs this much of its IDF
 
 
@@ -187,12 +188,16 @@ class TopicMatcher:
                             exp |= set(self.categories.get(e, ()))
                     exp |= set(self.categories.get(w, ()))
                     long_word = len(w) >= 3 and not w.isascii()
-                    if topical:
-                        long_word = long_word and not exp and w not in self.corpus
                     subs = [
                         s for s in jieba.cut_for_search(w)  # type: ignore[attr-defined]
                         if len(s) >= 2 and s != w and s not in _generic()
                     ] if long_word else []
+                    if topical and (exp or w in self.corpus):
+                        # a word the plans print keeps its parts only when it is two domains
+                        # together (外籍人才: 外籍 and 人才) and no domain of its own
+                        keys = [x for x in subs if x in self.categories]
+                        subs = keys if (w not in self.categories and len(keys) >= 2
+                                        and "".join(keys) == w) else []
                     words.append((w, exp, subs))
                 if words:
                     alts.append(words)
@@ -253,7 +258,11 @@ class TopicMatcher:
                 out.append((w, exp, subs))
                 continue
             parts = [x for x in subs if not any(x != y and x in y for y in subs)] or subs
-            kept: list[tuple[str, set[str], list[str]]] = [(x, set(self.categories.get(x, ())), []) for x in parts]
+            # two domains together (外籍人才, 绿色金融) need both: each part is required
+            both = [ALL_PARTS] if all(x in self.categories for x in parts) and "".join(parts) == w else []
+            kept: list[tuple[str, set[str], list[str]]] = [
+                (x, set(self.categories.get(x, ())), list(both)) for x in parts
+            ]
             kept = [k for k in kept if k[0] in self.corpus or k[1]]  # a part no plan says tells no task apart
             out.extend(kept or [(w, exp, [])])  # no part said anywhere: the word as it is
         return out
@@ -269,7 +278,9 @@ class TopicMatcher:
             total = sum(weights)
             if not total:
                 continue
-            said = [self._word_score(doc, *w) for w in alt]
+            said = [self._word_score(doc, w, exp, [] if subs == [ALL_PARTS] else subs) for w, exp, subs in alt]
+            if any(x < 1.0 and subs == [ALL_PARTS] for x, (_, _, subs) in zip(said, alt, strict=True)):
+                said = [0.0] * len(said)  # a required part is not said
             share = sum(w * s for w, s in zip(weights, said, strict=True)) / total
             counted = [s for w, s in zip(weights, said, strict=True) if w]
             out.append((share, sum(counted), len(counted)))

@@ -104,3 +104,14 @@ def test_everyday_words_for_one_term_are_not_examples_of_a_domain() -> None:
     m = TopicMatcher({("p", n): t for n, t in texts.items()}, "".join(texts.values()),
                      (("碳交易", "绿色债券"),), {"绿色": ("绿色", "光伏")})
     assert m.domain_of_examples("绿色债券、碳交易") == ""
+
+
+def test_two_domains_in_one_word_need_both() -> None:
+    # 外籍人才 is printed by one task, but means foreign (外籍) talent (人才) wherever said
+    texts = {1: "试点外籍人才配额管理。", 2: "为境外专业人才提供执业便利。", 3: "引进国内高层次人才。",
+             4: "便利境外游客入境。"}
+    m = TopicMatcher({("p", n): t for n, t in texts.items()}, "".join(texts.values()), (),
+                     {"外籍": ("外籍", "境外"), "人才": ("人才", "专业人才")})
+    got = {n for n, t in texts.items()
+           if m.matches("外籍人才", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
+    assert got == {1, 2}
