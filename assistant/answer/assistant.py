@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -22,11 +23,21 @@ from .evidence import Evidence, gather_topic, gather_unit_tasks
 from .intents import INTENTS
 from .suggest import suggest
 from .understand import Query, understand
-from .verify import verify
+from .verify import MARKER_RE, LLMCheck, split_sentences, verify, verify_llm
 
 log = logging.getLogger(__name__)
 FALLBACK_NOTICE = "大模型服务不可用，以下为根据方案原文整理的回答。"
 REPAIR_NOTICE = "大模型回答中有无法在方案原文中核实的内容，已删除。"
+EMPTY_ANSWER = "抱歉，没能从方案中整理出这个问题的回答，请换个问法，或指明方案和任务编号。"
+EMPTY_ANSWER_EN = "Sorry, I could not put together an answer from the plans; please rephrase, or name the plan and task number."
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class InputError(ValueError):
@@ -45,11 +56,16 @@ class Assistant:
 
     # ---- public API ----
     def answer(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Answer:
+        started = time.monotonic()
         store = self.holder.get()
         user_turns = self.validate(messages, plan_id, store)
         query, previous = self._understand_turns(user_turns, store, plan_id)
         evidence = self.gather(store, query, previous)
         answer, counts = self.compose(store, query, evidence, user_turns[-1])
+        if not answer.answer.strip():  # never an empty bubble: say what could not be answered
+            log.error("composer produced an empty answer for intent %s", query.intent)
+            answer.answer = EMPTY_ANSWER_EN if query.lang == "en" else EMPTY_ANSWER
+            answer.summary = answer.summary or answer.answer
         # the extractive text is checked, never edited: a failing line is a composer bug
         grounded = self._plan_facts_text(store) if query.intent == "plan_facts" else ""
         checked = verify(answer.answer, answer.citations, store.registry, counts, grounded + " " + " ".join(query.units))
@@ -57,7 +73,9 @@ class Assistant:
         if not checked.ok:
             log.error("composer produced unverifiable lines: %s", checked.reasons)
         if self.settings.llm_enabled and answer.status == "answered" and answer.citations:
-            answer = self._with_llm(store, query, messages, answer, counts)
+            deadline = started + self.settings.llm_deadline_s
+            allowed = grounded + " " + " ".join(query.units)
+            answer = self._with_llm(store, query, messages, answer, counts, allowed, deadline)
         return answer
 
     def stream(
@@ -158,6 +176,10 @@ class Assistant:
                 )
             if not isinstance(m.get("content"), str):
                 raise InputError("bad_content", "消息格式错误：content 必须是文字。")
+            if not _encodable(m["content"]):
+                raise InputError(
+                    "invalid_unicode", "消息中含有无效的 Unicode 字符（孤立的代理项），请检查输入。"
+                )
             if m["role"] != "assistant" and len(m["content"]) > s.max_message_chars:
                 raise InputError(
                     "message_too_long", f"单条消息不能超过 {s.max_message_chars} 个字符。"
@@ -169,8 +191,9 @@ class Assistant:
         if not messages[-1]["content"].strip():
             raise InputError("empty_message", "问题不能为空。")
         if plan_id is not None and plan_id not in store.plans:
+            shown = plan_id if _encodable(plan_id) else plan_id.encode("utf-8", "replace").decode()
             raise InputError(
-                "unknown_plan", f"没有编号为“{plan_id}”的方案（可选：{'、'.join(store.plans)}）。"
+                "unknown_plan", f"没有编号为“{shown}”的方案（可选：{'、'.join(store.plans)}）。"
             )
         return turns
 
@@ -205,23 +228,36 @@ class Assistant:
         messages: list[dict[str, Any]],
         extractive: Answer,
         counts: set[int],
+        grounded: str = "",
+        deadline: float | None = None,
     ) -> Answer:
+        """The LLM's answer, sentence by sentence verified against the extractive answer's
+        sources; the extractive answer (with a notice) when the LLM fails, is late or busy,
+        or when too little of what it wrote survives verification."""
         from .llm import LLMComposer, LLMError
 
-        history = [m for m in messages[:-1] if m.get("role") in ("user", "assistant")]
+        history = [m for m in messages[:-1] if m.get("role") == "user"]
         try:
             if self._llm is None:
                 self._llm = LLMComposer(self.settings)
-            text = self._llm.compose(q.text, history, extractive.citations)
-        except LLMError:
+            text = self._llm.compose(q.text, history, extractive.citations, deadline)
+        except LLMError as exc:
+            log.warning("LLM answer not used: %s", exc)
             extractive.notice = FALLBACK_NOTICE
             return extractive
-        verdict = verify(text, extractive.citations, store.registry, counts)
-        if not verdict.text or not re.search(r"\[\d+\]", verdict.text):
+        check = LLMCheck(
+            extractive.citations, store.registry, counts, grounded, self._llm.prompt_texts
+        )
+        verdict = verify_llm(text, check)
+        kept = split_sentences(verdict.text)
+        cited = [s for s in kept if MARKER_RE.search(s)]
+        if verdict.dropped:
+            log.warning("LLM sentences dropped: %s", verdict.reasons)
+        if not cited or len(verdict.dropped) > len(kept):
             extractive.notice = REPAIR_NOTICE
             return extractive
-        used = {int(m) for m in re.findall(r"\[(\d+)\]", verdict.text)}
-        return Answer(
+        used = {int(m) for m in MARKER_RE.findall(verdict.text)}
+        answer = Answer(
             verdict.text,
             extractive.status,
             extractive.intent,
@@ -231,3 +267,5 @@ class Assistant:
             "llm",
             REPAIR_NOTICE if verdict.dropped else "",
         )
+        answer.checks = {"ok": True, "problems": [], "dropped": len(verdict.dropped)}
+        return answer
