@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -53,6 +54,7 @@ class Assistant:
         self.settings = settings
         self.holder = holder or StoreHolder(settings)
         self._llm: Any = None
+        self._llm_lock = threading.Lock()  # one composer (and so one set of LLM slots)
 
     # ---- public API ----
     def answer(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Answer:
@@ -238,8 +240,9 @@ class Assistant:
 
         history = [m for m in messages[:-1] if m.get("role") == "user"]
         try:
-            if self._llm is None:
-                self._llm = LLMComposer(self.settings)
+            with self._llm_lock:
+                if self._llm is None:
+                    self._llm = LLMComposer(self.settings)
             text = self._llm.compose(q.text, history, extractive.citations, deadline)
         except LLMError as exc:
             log.warning("LLM answer not used: %s", exc)
