@@ -88,8 +88,8 @@ def main() -> None:
     print(f"index generation {store.generation}: {len(tasks)} tasks")
     for k, v in scores.items():
         v.sort()
-        q = lambda p: v[min(len(v) - 1, int(p * len(v)))]  # noqa: E731
-        print(f"  {k}: n={len(v):4d}  min={v[0]:.2f}  p10={q(0.1):.2f}  median={q(0.5):.2f}  p90={q(0.9):.2f}  max={v[-1]:.2f}")
+        p10, p50, p90 = (v[min(len(v) - 1, int(p * len(v)))] for p in (0.1, 0.5, 0.9))
+        print(f"  {k}: n={len(v):4d}  min={v[0]:.2f}  p10={p10:.2f}  median={p50:.2f}  p90={p90:.2f}  max={v[-1]:.2f}")
     pos = scores["P1"] + scores["P2"] + scores["P3"]
     neg = scores["N1"] + scores["N2"] + scores["N3"]
     print("\nthreshold  positives kept  negatives kept (N1 / N2 / N3)")

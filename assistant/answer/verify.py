@@ -196,7 +196,7 @@ def claimed_role(sentence: str, start: int, end: int) -> str:
 
 def _bigrams(text: str) -> list[str]:
     grams: list[str] = []
-    for run in re.findall(rf"[\u4e00-\u9fff]+|[A-Za-z]{{2,}}", text):
+    for run in re.findall(r"[\u4e00-\u9fff]+|[A-Za-z]{2,}", text):
         if run.isascii():
             grams.append(run.lower())
             continue

@@ -35,7 +35,7 @@ from .guards import (
     install_error_handlers,
 )
 from .openai_api import openai_router
-from .service import STREAM_FAILED, SSE_HEADERS, ChatRequest, FeedbackRequest, Service
+from .service import SSE_HEADERS, STREAM_FAILED, ChatRequest, FeedbackRequest, Service
 
 log = logging.getLogger("assistant.server")
 STATIC_DIR = Path(__file__).resolve().parent / "static"

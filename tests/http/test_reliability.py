@@ -22,7 +22,15 @@ from assistant.http.server import create_app
 from assistant.settings import load_settings
 from tests.fakes.openai_server import FakeOpenAIServer
 
-from .conftest import ROOT, IndexEnv, ServerProcess, _server, admin_headers, ask, free_port, parse_sse
+from .conftest import (
+    IndexEnv,
+    ServerProcess,
+    _server,
+    admin_headers,
+    ask,
+    free_port,
+    parse_sse,
+)
 from .test_api import assert_chinese_error
 
 pytestmark = pytest.mark.integration
