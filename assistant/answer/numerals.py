@@ -5,22 +5,37 @@ Only numerals that read as quantities are rewritten: a run of two or more numera
 (三年, 两个工作日, 五项). A lone 一 inside a word (统一, 进一步, 一站式) stays as it is. 万 and
 亿 are kept as units ("三十万元" → "30万元"), as plans print "30万元" and the figures then
 match as written. 百分之二十 → 20%.
+The measure words and lead-in characters are data: ``data/verify.toml`` [numerals].
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 SCALES = {"十": 10, "百": 100, "千": 1000}
 _NUM = "零〇一二两三四五六七八九十百千"
-MEASURES = (
-    "个|项|年|月|日|天|周|季度|小时|分钟|家|名|人|元|万|亿|倍|次|条|所|户|类|批|种|座|张|台|辆|级|岁|"
-    "平方米|公里|亩|吨|件|份|本|门|层|点|成|期|轮|届|款|章|节|部|套|位|笔"
-)
 _RUN_RE = re.compile(rf"(百分之)?([{_NUM}]+)")
-_BEFORE = "第前后近满共约逾超过达到不少于不超过不低于累计每"
-_MEASURE_RE = re.compile(rf"^(?:{MEASURES})")
+WORDS_FILE = Path(__file__).resolve().parent / "data" / "verify.toml"
+
+
+@lru_cache(maxsize=1)
+def verifier_words() -> dict[str, Any]:
+    """The verifier's word lists (read once, on first use)."""
+    return tomllib.loads(WORDS_FILE.read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[str, re.Pattern[str]]:
+    words = verifier_words()["numerals"]
+    measures = sorted(words["measures"], key=len, reverse=True)
+    return str(words["before"]), re.compile("^(?:" + "|".join(map(re.escape, measures)) + ")")
+
+
 _FULLWIDTH = str.maketrans("０１２３４５６７８９％", "0123456789%")
 
 
@@ -48,6 +63,8 @@ def parse_chinese_number(run: str) -> int | None:
 def normalise_numerals(text: str) -> str:
     """The text with quantity numerals rewritten in Arabic digits."""
 
+    before_chars, measure_re = _patterns()
+
     def repl(m: re.Match[str]) -> str:
         percent, run = m.group(1), m.group(2)
         before = text[max(0, m.start() - 1) : m.start()]
@@ -55,8 +72,8 @@ def normalise_numerals(text: str) -> str:
         quantity = (
             percent
             or len(run) >= 2
-            or (before and before in _BEFORE)
-            or bool(_MEASURE_RE.match(after))
+            or (before and before in before_chars)
+            or bool(measure_re.match(after))
         )
         if not quantity or run in ("一一",):
             return m.group(0)

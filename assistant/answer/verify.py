@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..ingest.units import UnitRegistry
 from ..records import Citation
@@ -108,28 +109,46 @@ _TERMINAL = "。！？!?"
 _CLAUSE_RE = re.compile(r"[，,；;。！？!?]")
 _ROLE_RE = re.compile(r"牵头|责任|配合|协助|参与|协同")
 _NEGATION_RE = re.compile(r"(?:不|非|无|没有)[是为属]?$")
-_REGION = "县区市州盟省镇乡旗"
-_UNIT_LIKE_RE = re.compile(
-    rf"(?:[{_REGION}]|国家|中国)[\u4e00-\u9fff]{{1,14}}?"
-    r"(?:委员会|管委会|办公室|政府|委|局|办|中心|厅|署|院|公司|银行|支行|分行|集团|总队|支队|大队|所|站)"
-)
 _LINK_RE = re.compile(
     r"https?://|ftp://|www\.|\]\(|!\[|<\s*/?\s*[a-zA-Z!]|&[a-zA-Z]+;|javascript:|data:"
     r"|[\w-]+(?:\.[\w-]+)*\.(?:com|cn|net|org|gov|edu|io|info|example|top|xyz|cc|me|app|site|link)\b"
     r"|[\w.+-]+@[\w-]+\.[\w.]+",
     re.I,
 )
-_CONTACT_RE = re.compile(
-    r"访问|登录|登陆|网址|网站|网页|链接|点击|扫码|二维码|微信|公众号|小程序|拨打|致电|电话|热线|手机|邮箱|"
-    r"邮件|客服|下载|QQ|APP|群号",
-    re.I,
-)
-_FUNCTION_CHARS = "的了和与及或在对为由是将把被从向于等其该此并且也都就还而则即之以"
-_STOP_BIGRAMS = frozenset(
-    "方案 提出 明确 要求 根据 规定 指出 相关 具体 包括 主要 可以 需要 进行 工作 任务 措施 内容 如下 以下 其中 "
-    "单位 负责 牵头 责任 配合 参与 协助 协同 本项 该项 此项 这项 项任 项措 一项 实施 试点 文件 原文 资料 来源 "
-    "根据 按照 提到 写明 列明 显示 表示 涉及 方面 有关 部门 关于".split()
-)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The verifier's word lists (data/verify.toml), compiled once on first use."""
+
+    region_chars: str
+    unit_like: re.Pattern[str]
+    contact: re.Pattern[str]
+    function_chars: str
+    stop_bigrams: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def _words() -> _Words:
+    from .numerals import verifier_words
+
+    w = verifier_words()
+    prefixes = sorted(w["units"]["region_prefixes"], key=len, reverse=True)
+    suffixes = sorted(w["units"]["suffixes"], key=len, reverse=True)
+    unit_like = re.compile(
+        "(?:" + "|".join(map(re.escape, prefixes)) + r")[\u4e00-\u9fff]{1,14}?"
+        "(?:" + "|".join(map(re.escape, suffixes)) + ")"
+    )
+    contact = re.compile("|".join(map(re.escape, w["outside"]["contact_words"])), re.I)
+    return _Words(
+        "".join(p for p in prefixes if len(p) == 1),
+        unit_like,
+        contact,
+        str(w["support"]["function_chars"]),
+        frozenset(w["support"]["stop_bigrams"]),
+    )
+
+
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -195,14 +214,15 @@ def claimed_role(sentence: str, start: int, end: int) -> str:
 
 
 def _bigrams(text: str) -> list[str]:
+    words = _words()
     grams: list[str] = []
     for run in re.findall(r"[\u4e00-\u9fff]+|[A-Za-z]{2,}", text):
         if run.isascii():
             grams.append(run.lower())
             continue
-        for piece in re.split(f"[{_FUNCTION_CHARS}]", run):
+        for piece in re.split(f"[{re.escape(words.function_chars)}]", run):
             grams += [piece[i : i + 2] for i in range(len(piece) - 1)]
-    return [g for g in grams if g not in _STOP_BIGRAMS]
+    return [g for g in grams if g not in words.stop_bigrams]
 
 
 def support(claim: str, source: str) -> float:
@@ -265,7 +285,8 @@ def check_sentence(sentence: str, ctx: LLMCheck, shingles: frozenset[str]) -> li
         if m.group(0).lower() not in every_source.lower():
             reasons.append(f"含有来源中没有的链接或标记“{m.group(0)}”")
             break
-    for m in _CONTACT_RE.finditer(body):
+    words = _words()
+    for m in words.contact.finditer(body):
         if m.group(0).lower() not in every_source.lower():
             reasons.append(f"含有来源中没有的联系方式或操作指引“{m.group(0)}”")
             break
@@ -290,9 +311,9 @@ def check_sentence(sentence: str, ctx: LLMCheck, shingles: frozenset[str]) -> li
             reasons.append(f"单位“{alias}”在所引任务中不是牵头单位")
         elif role == "responsible" and not cand & resp:
             reasons.append(f"单位“{alias}”在所引任务中不是责任/配合单位")
-    for m in _UNIT_LIKE_RE.finditer(body):
+    for m in words.unit_like.finditer(body):
         covered = any(
-            e >= m.end() and s < m.end() and (s <= m.start() or body[s] in _REGION)
+            e >= m.end() and s < m.end() and (s <= m.start() or body[s] in words.region_chars)
             for s, e, _, _ in spans
         )
         if not covered and m.group(0) not in every_source:
