@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     llm_model: str = "deepseek-chat"
     llm_timeout_s: float = 20.0
     llm_max_context_tokens: int = 6000
+    llm_max_tokens: int = 800  # sent as max_tokens
+    llm_max_reply_chars: int = 4000  # a longer reply is cut here (and not read further)
+    llm_deadline_s: float = 15.0  # overall, per answer; then the extractive answer
+    llm_max_concurrency: int = 4  # LLM calls in flight per process; more answer without it
 
     # HTTP service
     host: str = "127.0.0.1"
@@ -62,6 +66,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256_000
     rate_limit_per_minute: int = 30
     rate_limit_burst: int = 10
+    rate_limit_cost_bytes: int = 2000  # each this many body bytes cost one more token (0: off)
+    trusted_proxies: list[str] = Field(default_factory=list)  # peers whose X-Forwarded-For counts
 
     @property
     def aliases_path(self) -> Path:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import asdict, replace
 from typing import Any
@@ -22,12 +24,25 @@ from .evidence import Evidence, gather_topic, gather_unit_tasks
 from .intents import INTENTS
 from .suggest import suggest
 from .understand import Query, understand
-from .verify import verify
+from .verify import MARKER_RE, LLMCheck, verify, verify_llm
 
 log = logging.getLogger(__name__)
 FALLBACK_NOTICE = "大模型服务不可用，以下为根据方案原文整理的回答。"
 REPAIR_NOTICE = "大模型回答中有无法在方案原文中核实的内容，已删除。"
 INTERRUPTED_NOTICE = "大模型回答中断，已核实的部分保留，后面附上根据方案原文整理的回答。"
+UNRELIABLE_NOTICE = "大模型回答中多数内容无法在方案原文中核实，已删除，后面附上根据方案原文整理的回答。"
+EMPTY_ANSWER = "抱歉，没能从方案中整理出这个问题的回答，请换个问法，或指明方案和任务编号。"
+EMPTY_ANSWER_EN = "Sorry, I could not put together an answer from the plans; please rephrase, or name the plan and task number."
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 
 
 class InputError(ValueError):
@@ -43,6 +58,7 @@ class Assistant:
         self.settings = settings
         self.holder = holder or StoreHolder(settings)
         self._llm: Any = None
+        self._llm_lock = threading.Lock()  # one composer (and so one set of LLM slots)
 
     # ---- public API ----
     def answer(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Answer:
@@ -71,11 +87,16 @@ class Assistant:
                 yield name, data
 
     def _run(self, messages: list[dict[str, Any]], plan_id: str | None) -> Iterator[tuple[str, Any]]:
+        started = time.monotonic()
         store = self.holder.get()
         user_turns = self.validate(messages, plan_id, store)
         query, previous = self._understand_turns(user_turns, store, plan_id)
         evidence = self.gather(store, query, previous)
         answer, counts = self.compose(store, query, evidence, user_turns[-1])
+        if not answer.answer.strip():  # never an empty bubble: say what could not be answered
+            log.error("composer produced an empty answer for intent %s", query.intent)
+            answer.answer = EMPTY_ANSWER_EN if query.lang == "en" else EMPTY_ANSWER
+            answer.summary = answer.summary or answer.answer
         # the extractive text is checked, never edited: a failing line is a composer bug
         grounded = self._plan_facts_text(store) if query.intent == "plan_facts" else ""
         checked = verify(answer.answer, answer.citations, store.registry, counts, grounded + " " + " ".join(query.units))
@@ -87,7 +108,9 @@ class Assistant:
             answer.export = {"unit": query.units[0], "plan": plan, "role": query.role}
         yield "meta", {"intent": answer.intent, "plan_ids": answer.plan_ids}
         if self.settings.llm_enabled and answer.status == "answered" and answer.citations:
-            answer = yield from self._stream_llm(store, query, messages, answer, counts)
+            allowed = grounded + " " + " ".join(query.units)
+            deadline = started + self.settings.llm_deadline_s
+            answer = yield from self._stream_llm(store, query, messages, answer, counts, allowed, deadline)
         else:
             yield from _deltas(answer.answer)
         yield "citations", answer.citations
@@ -180,6 +203,10 @@ class Assistant:
                 )
             if not isinstance(m.get("content"), str):
                 raise InputError("bad_content", "消息格式错误：content 必须是文字。")
+            if not _encodable(m["content"]):
+                raise InputError(
+                    "invalid_unicode", "消息中含有无效的 Unicode 字符（孤立的代理项），请检查输入。"
+                )
             if m["role"] != "assistant" and len(m["content"]) > s.max_message_chars:
                 raise InputError(
                     "message_too_long", f"单条消息不能超过 {s.max_message_chars} 个字符。"
@@ -191,8 +218,9 @@ class Assistant:
         if not messages[-1]["content"].strip():
             raise InputError("empty_message", "问题不能为空。")
         if plan_id is not None and plan_id not in store.plans:
+            shown = plan_id if _encodable(plan_id) else plan_id.encode("utf-8", "replace").decode()
             raise InputError(
-                "unknown_plan", f"没有编号为“{plan_id}”的方案（可选：{'、'.join(store.plans)}）。"
+                "unknown_plan", f"没有编号为“{shown}”的方案（可选：{'、'.join(store.plans)}）。"
             )
         return turns
 
@@ -227,26 +255,37 @@ class Assistant:
         messages: list[dict[str, Any]],
         extractive: Answer,
         counts: set[int],
+        grounded: str = "",
+        deadline: float | None = None,
     ) -> Generator[tuple[str, Any], None, Answer]:
         """Delta events of an LLM answer, one verified sentence at a time; returns the Answer.
 
-        A sentence that fails verification is dropped (and the user told). Nothing is sent
-        until a verified sentence cites a source, so when the model fails or says nothing
-        citable the extractive answer is streamed instead; if it fails after sentences were
-        sent, they stay and the extractive answer follows them."""
+        Each sentence is checked against the sources it cites (verify_llm: units in their
+        roles, numbers, support, links, the prompt's text) and dropped when it fails (the user
+        is told). Nothing is sent until a verified sentence cites a source, so when the model
+        fails, is late or busy, or says nothing citable, the extractive answer is streamed
+        instead; if it fails after sentences were sent, or more of what it wrote is dropped
+        than kept, the sentences sent stay and the extractive answer follows them. Only the
+        user's earlier turns go to the model (quoted); the client's assistant turns never do."""
         from .llm import LLMComposer, LLMError
 
-        history = [m for m in messages[:-1] if m.get("role") in ("user", "assistant")]
+        history = [m for m in messages[:-1] if m.get("role") == "user"]
         sent: list[str] = []
         held: list[str] = []  # verified sentences waiting for the first cited one
-        dropped = False
+        dropped: list[str] = []
         try:
-            if self._llm is None:
-                self._llm = LLMComposer(self.settings)
-            pieces = self._llm.stream(q.text, history, extractive.citations)
+            with self._llm_lock:
+                if self._llm is None:
+                    self._llm = LLMComposer(self.settings)
+            check = LLMCheck(
+                extractive.citations, store.registry, counts, grounded, self._llm.prompt_texts
+            )
+            pieces = self._llm.pieces(q.text, history, extractive.citations, deadline)
             for sentence in sentences(pieces):
-                if not verify(sentence, extractive.citations, store.registry, counts).ok:
-                    dropped = True
+                verdict = verify_llm(sentence, check)
+                if verdict.dropped:
+                    log.warning("LLM sentence dropped: %s", verdict.reasons)
+                    dropped.append(sentence)
                     continue
                 held.append(sentence)
                 if sentence.strip() and (sent or MARKER_RE.search(sentence)):
@@ -256,24 +295,21 @@ class Assistant:
                     sent.append(text)
                     yield "delta", {"text": text}
         except LLMError as exc:
-            log.warning("LLM answer failed: %s", exc)
+            log.warning("LLM answer not used: %s", exc)
             if not sent:
                 extractive.notice = FALLBACK_NOTICE
                 yield from _deltas(extractive.answer)
                 return extractive
-            tail = "\n\n" + extractive.answer
-            yield "delta", {"text": tail}
-            return replace(
-                extractive, answer="".join(sent) + tail, mode="llm", notice=INTERRUPTED_NOTICE,
-                summary="", groups=[], blocks=[],
-            )
+            return (yield from self._llm_then_extractive(sent, extractive, INTERRUPTED_NOTICE))
         if not sent:
             extractive.notice = REPAIR_NOTICE
             yield from _deltas(extractive.answer)
             return extractive
+        if len(dropped) > len(sent):  # too little of it holds: the extractive answer follows
+            return (yield from self._llm_then_extractive(sent, extractive, UNRELIABLE_NOTICE))
         text = "".join(sent)
         used = {int(m) for m in MARKER_RE.findall(text)}
-        return replace(
+        answer = replace(
             extractive,
             answer=text,
             citations=[c for c in extractive.citations if c.marker in used] or extractive.citations,
@@ -283,9 +319,21 @@ class Assistant:
             groups=[],
             blocks=[],
         )
+        answer.checks = {"ok": True, "problems": [], "dropped": len(dropped)}
+        return answer
+
+    @staticmethod
+    def _llm_then_extractive(
+        sent: list[str], extractive: Answer, notice: str
+    ) -> Generator[tuple[str, Any], None, Answer]:
+        tail = "\n\n" + extractive.answer
+        yield "delta", {"text": tail}
+        return replace(
+            extractive, answer="".join(sent) + tail, mode="llm", notice=notice,
+            summary="", groups=[], blocks=[],
+        )
 
 
-MARKER_RE = re.compile(r"\[(\d+)\]")
 _SENTENCE_END = re.compile(r"[。！？!?\n]|(?<!\d)\.(?=\s)")
 _TRAILING_MARKERS = re.compile(r"(?:[ \t]*\[\d+\])*")
 _MAYBE_MARKER = re.compile(r"[ \t]*(?:\[\d*)?")

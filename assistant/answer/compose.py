@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from ..records import Answer, Citation, Plan, Status, Task
 from .evidence import Evidence, Fact, TaskGroup
@@ -398,17 +399,21 @@ def section_items(parts: tuple[tuple[str, object], ...]) -> list[tuple[str, str,
     return items
 
 
-def _fact_line(f: Fact, name: str, ref: str, en: bool, n: int) -> str:
+def _fact_line(f: Fact, name: str, ref: str, en: bool, n: int | None = None) -> str:
     v = f.value
     if f.name == "doc_number":
         if en:
             return f"Document number of {name}: {v}{ref}." if v else f"{name} prints no document number{ref}."
         return f"{name}的文号为{v}{ref}。" if v else f"{name}的印发通知中未列明文号{ref}。"
     if f.name == "issued":
+        v = str(v or "").strip()
         if not v:
             return f"{name} states no issue date{ref}." if en else f"{name}未写明印发日期{ref}。"
-        y, mo, da = v.split("-")
-        return f"{name} was issued on {v}{ref}." if en else f"{name}于{y}年{int(mo)}月{int(da)}日印发{ref}。"
+        day = _iso_date(v)
+        if day is None:  # metadata that is not a date: say so, never guess one
+            return (f"The metadata of {name} gives “{v}” as its issue date, which is not a valid date{ref}." if en
+                    else f"{name}的元数据中印发日期为“{v}”，不是有效的年月日{ref}。")
+        return f"{name} was issued on {day.isoformat()}{ref}." if en else f"{name}于{day.year}年{day.month}月{day.day}日印发{ref}。"
     if f.name == "issuer":
         return f"{name} was issued by {v}{ref}." if en else f"{name}由{v}印发{ref}。"
     if f.name == "title":
@@ -419,7 +424,15 @@ def _fact_line(f: Fact, name: str, ref: str, en: bool, n: int) -> str:
         if not v:
             return f"{name} states no pilot period." if en else f"{name}未写明试点期限。"
         return f"The pilot period of {name} is {v} years{ref}." if en else f"{name}的试点期限为{v}年（“经过{v}年试点”）{ref}。"
+    n = len(f.parts) if n is None else n
     return (f"{name}, section “{v}” ({n} part(s)):" if en else f"{name}的“{v}”部分" + (f"共 {n} 条：" if n > 1 else "："))
+
+
+def _iso_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def compose_not_covered(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:

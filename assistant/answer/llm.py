@@ -1,13 +1,24 @@
 """Optional LLM answer mode through any OpenAI-compatible chat-completions endpoint.
 
 The composer writes an answer from the numbered citations only; what it returns is
-checked afterwards (assistant.verify) and every failure here is raised as LLMError
+checked afterwards (verify.verify_llm) and every failure here is raised as LLMError
 so that the caller can fall back to the extractive answer and say so.
 Nothing touches the network until compose() / stream() is called.
+
+Only the current question is an instruction: earlier user turns go into the prompt as
+quoted history, and assistant turns the client sends are not sent at all (the client holds
+the conversation and can forge them). compose() is bounded three ways: `max_tokens` is sent
+and the reply is cut at `llm_max_reply_chars`; an overall deadline (`llm_deadline_s`, not a
+per-read timeout) after which the caller gets LLMError while the HTTP response is closed
+behind it; and at most `llm_max_concurrency` calls at once per process (LLMBusy beyond), so
+a hanging model ties up a few threads, never the server's pool.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,11 +30,15 @@ from .prompts import Prompt, PromptError, load_prompt
 SYSTEM_PROMPT = "answer_system"
 USER_PROMPT = "answer_user"
 NO_HISTORY = "（无）"
-_ROLE_LABELS = {"user": "用户", "assistant": "助手"}
+QUEUE_S = 1.0  # how long a question waits for a free LLM slot before answering without it
 
 
 class LLMError(RuntimeError):
     """The LLM could not produce an answer (connection, timeout, HTTP error, empty reply…)."""
+
+
+class LLMBusy(LLMError):
+    """Every LLM slot of this process is taken (the model is slow or hanging)."""
 
 
 def format_source(c: Citation) -> str:
@@ -48,24 +63,30 @@ def format_sources(citations: Sequence[Citation]) -> str:
 
 
 def clean_history(history: Sequence[dict[str, Any]], question: str) -> list[dict[str, str]]:
-    """User/assistant turns with text, oldest first; a trailing copy of the question is dropped."""
+    """Earlier user turns with text, oldest first; a trailing copy of the question is dropped.
+
+    Assistant turns are left out: the client holds them and may have written them itself."""
     turns = [
-        {"role": str(m["role"]), "content": m["content"].strip()}
+        {"role": "user", "content": m["content"].strip()}
         for m in history
         if isinstance(m, dict)
-        and m.get("role") in _ROLE_LABELS
+        and m.get("role") == "user"
         and isinstance(m.get("content"), str)
         and m["content"].strip()
     ]
-    if turns and turns[-1]["role"] == "user" and turns[-1]["content"] == question.strip():
+    if turns and turns[-1]["content"] == question.strip():
         turns.pop()
     return turns
 
 
 def format_history(turns: Sequence[dict[str, str]]) -> str:
+    """Each earlier question as one quoted JSON string: it cannot open a new prompt section."""
     if not turns:
         return NO_HISTORY
-    return "\n".join(f"{_ROLE_LABELS[t['role']]}：{t['content']}" for t in turns)
+    return "\n".join(
+        f"{i}. 用户曾问：{json.dumps(t['content'], ensure_ascii=False)}"
+        for i, t in enumerate(turns, 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -162,6 +183,72 @@ def _describe(exc: BaseException) -> str:
     return f"LLM request failed: {type(exc).__name__}: {exc}"
 
 
+class _Call:
+    """One streamed completion read on its own thread, so that the caller can stop waiting
+    at the deadline; cancel() closes the HTTP response under the reader."""
+
+    def __init__(self, composer: LLMComposer, ctx: Context) -> None:
+        self.composer, self.ctx = composer, ctx
+        self.pieces: list[str] = []
+        self.error: LLMError | None = None
+        self.done = threading.Event()
+        self.changed = threading.Condition()  # a piece arrived, or the call ended
+        self.cancelled = False
+        self._events: Any = None
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        s = self.composer.settings
+        failures = _failures()
+        size = 0
+        try:
+            events = self.composer._client.chat.completions.create(
+                model=self.composer.model,
+                messages=cast(Any, self.ctx.messages),
+                temperature=0,
+                max_tokens=s.llm_max_tokens,
+                stream=True,
+            )
+            with self._lock:
+                self._events = events
+                if self.cancelled:
+                    events.close()
+                    return
+            for chunk in events:
+                for choice in getattr(chunk, "choices", None) or ():
+                    delta = getattr(choice.delta, "content", None) if choice.delta else None
+                    if isinstance(delta, str) and delta:
+                        with self.changed:
+                            self.pieces.append(delta)
+                            self.changed.notify_all()
+                        size += len(delta)
+                if size >= s.llm_max_reply_chars or self.cancelled:
+                    break  # a reply past the cap is not read any further
+            events.close()
+        except failures as exc:
+            self.error = LLMError(_describe(exc))
+        except Exception as exc:  # a malformed stream must not kill the reader silently
+            self.error = LLMError(f"LLM reply could not be read: {type(exc).__name__}: {exc}")
+        finally:
+            with self.changed:
+                self.done.set()
+                self.changed.notify_all()
+            self.composer._slots.release()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            events = self._events
+        if events is not None:
+            try:
+                events.close()
+            except Exception:  # closing under a reader may race; the reader ends either way
+                pass
+
+    def text(self) -> str:
+        return "".join(self.pieces)[: self.composer.settings.llm_max_reply_chars]
+
+
 class LLMComposer:
     """Writes a cited answer from numbered citations via an OpenAI-compatible endpoint."""
 
@@ -178,12 +265,18 @@ class LLMComposer:
             self.user_prompt = load_prompt(settings, USER_PROMPT)
         except PromptError as exc:
             raise LLMError(str(exc)) from exc
+        self._slots = threading.BoundedSemaphore(max(1, settings.llm_max_concurrency))
         self._client = openai.OpenAI(
             base_url=settings.llm_base_url,
             api_key=settings.llm_api_key,
-            timeout=settings.llm_timeout_s,
+            timeout=min(settings.llm_timeout_s, settings.llm_deadline_s),
             max_retries=0,
         )
+
+    @property
+    def prompt_texts(self) -> list[str]:
+        """The prompts' own words (an answer must never repeat them)."""
+        return [self.system_prompt.template, self.user_prompt.template]
 
     def context(
         self, question: str, history: Sequence[dict[str, Any]], citations: Sequence[Citation]
@@ -201,60 +294,80 @@ class LLMComposer:
         )
 
     def compose(
-        self, question: str, history: Sequence[dict[str, Any]], citations: Sequence[Citation]
+        self,
+        question: str,
+        history: Sequence[dict[str, Any]],
+        citations: Sequence[Citation],
+        deadline: float | None = None,
     ) -> str:
-        """The whole reply text. Raises LLMError on any failure or an empty reply."""
-        ctx = self.context(question, history, citations)
-        failures = _failures()
-        try:
-            resp = self._client.chat.completions.create(
-                model=self.model,
-                messages=cast(Any, ctx.messages),
-                temperature=0,
-            )
-        except failures as exc:
-            raise LLMError(_describe(exc)) from exc
-        choices = getattr(resp, "choices", None)
-        if not choices:
-            raise LLMError("LLM reply has no choices")
-        text = getattr(choices[0].message, "content", None)
-        if not isinstance(text, str) or not text.strip():
-            raise LLMError("LLM returned an empty reply")
-        return text.strip()
+        """The whole reply text (cut at llm_max_reply_chars), by `deadline` (time.monotonic();
+        default: llm_deadline_s from now). Raises LLMError on any failure, an empty reply or
+        the deadline, LLMBusy when no slot frees up in time."""
+        return "".join(self.pieces(question, history, citations, deadline)).strip()
 
-    def stream(
-        self, question: str, history: Sequence[dict[str, Any]], citations: Sequence[Citation]
+    def pieces(
+        self,
+        question: str,
+        history: Sequence[dict[str, Any]],
+        citations: Sequence[Citation],
+        deadline: float | None = None,
     ) -> Iterator[str]:
-        """Text deltas as they arrive.
+        """Text deltas as they arrive (unverified), read on their own thread so that the
+        caller stops at `deadline` whatever the endpoint does.
 
-        LLMError is raised here when the context cannot fit the budget, and while
-        iterating on any endpoint failure, including a stream that ends without text.
-        """
+        LLMError is raised here when the context cannot fit or the deadline has passed,
+        LLMBusy when no slot frees up in time; while iterating, LLMError on any endpoint
+        failure, the deadline, or a reply without text. The reply is cut at
+        llm_max_reply_chars."""
         ctx = self.context(question, history, citations)
-        return self._stream(ctx)
-
-    def _stream(self, ctx: Context) -> Iterator[str]:
-        failures = _failures()
-        try:
-            events: Any = self._client.chat.completions.create(
-                model=self.model,
-                messages=cast(Any, ctx.messages),
-                temperature=0,
-                stream=True,
+        if deadline is None:
+            deadline = time.monotonic() + self.settings.llm_deadline_s
+        wait = deadline - time.monotonic()
+        if wait <= 0:
+            raise LLMError("the answer deadline passed before the LLM was asked")
+        if not self._slots.acquire(timeout=min(wait, QUEUE_S)):
+            raise LLMBusy(
+                f"all {self.settings.llm_max_concurrency} LLM slots are busy; answered without it"
             )
-        except failures as exc:
-            raise LLMError(_describe(exc)) from exc
+        call = _Call(self, ctx)
+        try:
+            threading.Thread(target=call.run, name="llm-call", daemon=True).start()
+        except BaseException:
+            self._slots.release()
+            raise
+        return self._follow(call, deadline)
+
+    stream = pieces  # the name the streaming callers know
+
+    def _follow(self, call: _Call, deadline: float) -> Iterator[str]:
+        cap = self.settings.llm_max_reply_chars
+        seen = size = 0
         got_text = False
         try:
-            for chunk in events:
-                for choice in chunk.choices or ():
-                    delta = getattr(choice.delta, "content", None) if choice.delta else None
-                    if delta:
-                        got_text = got_text or bool(delta.strip())
-                        yield delta
-        except failures as exc:
-            raise LLMError(_describe(exc)) from exc
+            while True:
+                with call.changed:
+                    while len(call.pieces) == seen and not call.done.is_set():
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            raise LLMError(
+                                f"no complete LLM reply within the {self.settings.llm_deadline_s:g} s deadline"
+                            )
+                        call.changed.wait(timeout=left)
+                    new, seen = call.pieces[seen:], len(call.pieces)
+                    finished = call.done.is_set() and seen == len(call.pieces)
+                for piece in new:
+                    piece = piece[: max(0, cap - size)]
+                    if not piece:
+                        continue
+                    size += len(piece)
+                    got_text = got_text or bool(piece.strip())
+                    yield piece
+                if finished:
+                    break
         finally:
-            events.close()
+            if not call.done.is_set():
+                call.cancel()
+        if call.error is not None:
+            raise call.error
         if not got_text:
             raise LLMError("LLM returned an empty reply")

@@ -113,6 +113,14 @@ class FeedbackStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    def has_message(self, message_id: str) -> bool:
+        """Whether this service issued (and logged) an answer with this id."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT 1 FROM conversations WHERE message_id = ?", (message_id,)
+            ).fetchone()
+        return row is not None
+
     # ---- conversation log
     def log_conversation(
         self,

@@ -2,9 +2,13 @@
 
 * `RequestIdMiddleware` (outermost): X-Request-ID in and out, one log line per request.
 * `JsonCORSMiddleware`: Starlette's CORS, but a refused preflight answers in JSON.
-* `GuardMiddleware`: per-client token-bucket rate limit (429 + Retry-After), a
-  body-size limit counted as the bytes arrive (413, whatever Content-Length says),
-  and a last-resort catch-all so that no stack trace ever reaches a client.
+* `GuardMiddleware`: per-client token-bucket rate limit (429 + Retry-After), weighted by
+  cost (a request pays one token, plus one per `cost_bytes` of body: a long question costs
+  more CPU), a body-size limit counted as the bytes arrive (413, whatever Content-Length
+  says, also when the last chunk crosses it), a JSON body with lone surrogates (\ud800)
+  refused with a 400 before any route sees it, and a last-resort catch-all so that no stack
+  trace ever reaches a client. The client is the TCP peer: uvicorn rewrites it from
+  X-Forwarded-For only for peers in `trusted_proxies` (see server.run).
 * `install_error_handlers`: every 4xx/5xx as {"error", "message" (中文), "request_id"};
   under /v1/ in OpenAI's shape {"error": {"message", "type", "code"}}.
 
@@ -158,18 +162,20 @@ class TokenBucketLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str, now: float | None = None) -> float:
-        """0.0 if allowed (a token is spent), else the seconds until one is available."""
+    def take(self, key: str, now: float | None = None, cost: float = 1.0) -> float:
+        """0.0 if allowed (`cost` tokens are spent), else the seconds until they are available.
+        A cost above the capacity is charged as the capacity (it can still pass, once)."""
         now = time.monotonic() if now is None else now
+        cost = min(max(cost, 0.0), self.capacity)
         with self._lock:
             tokens, last = self._buckets.get(key, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+            if tokens >= cost:
+                self._buckets[key] = (tokens - cost, now)
                 wait = 0.0
             else:
                 self._buckets[key] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
+                wait = (cost - tokens) / self.rate
             if len(self._buckets) > self.max_keys:
                 self._prune(now)
             return wait
@@ -187,28 +193,23 @@ class GuardMiddleware:
 
     LIMITED_PREFIXES = ("/api/", "/v1/")
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, per_minute: int, burst: int):
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, per_minute: int, burst: int, cost_bytes: int = 0
+    ):
         self.app = app
         self.max_body = max_body_bytes
         self.limiter = TokenBucketLimiter(per_minute, burst)
+        self.cost_bytes = cost_bytes  # 0: every request costs one token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if scope["method"] != "OPTIONS" and scope["path"].startswith(self.LIMITED_PREFIXES):
-            client = (scope.get("client") or ("unknown",))[0]
+        limited = scope["method"] != "OPTIONS" and scope["path"].startswith(self.LIMITED_PREFIXES)
+        client = (scope.get("client") or ("unknown",))[0]
+        if limited:
             wait = self.limiter.take(client)
             if wait > 0:
-                retry = max(1, math.ceil(wait))
-                resp = error_response(
-                    scope,
-                    429,
-                    "rate_limited",
-                    f"请求过于频繁，请 {retry} 秒后再试。",
-                    headers={"Retry-After": str(retry)},
-                    retry_after=retry,
-                )
-                return await resp(scope, receive, send)
+                return await self._rate_limited(scope, receive, send, wait)
 
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
@@ -227,10 +228,19 @@ class GuardMiddleware:
             body = message.get("body", b"")
             total += len(body)
             if total > self.max_body:
-                return await self._too_large(scope, receive, send, total)
+                more = bool(message.get("more_body", False))
+                return await self._too_large(scope, receive, send, total, more)
             chunks.append(body)
             if not message.get("more_body", False):
                 break
+        if limited and self.cost_bytes > 0 and total >= self.cost_bytes:
+            wait = self.limiter.take(client, cost=total // self.cost_bytes)
+            if wait > 0:
+                return await self._rate_limited(scope, receive, send, wait)
+        if has_lone_surrogate(chunks):
+            return await error_response(
+                scope, 400, "invalid_unicode", "请求中含有无效的 Unicode 字符（孤立的代理项），请检查输入。"
+            )(scope, receive, send)
         replayed = False
 
         async def replay() -> Message:
@@ -260,10 +270,24 @@ class GuardMiddleware:
                 scope, replay, send
             )
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send, seen: int) -> None:
+    async def _rate_limited(self, scope: Scope, receive: Receive, send: Send, wait: float) -> None:
+        retry = max(1, math.ceil(wait))
+        resp = error_response(
+            scope,
+            429,
+            "rate_limited",
+            f"请求过于频繁，请 {retry} 秒后再试。",
+            headers={"Retry-After": str(retry)},
+            retry_after=retry,
+        )
+        await resp(scope, receive, send)
+
+    async def _too_large(
+        self, scope: Scope, receive: Receive, send: Send, seen: int, more: bool = True
+    ) -> None:
         # Read the rest (up to a cap) so that the client, which is still sending,
-        # gets to read our answer instead of a reset connection.
-        more = True
+        # gets to read our answer instead of a reset connection. When the chunk that crossed
+        # the limit was the last one, there is nothing more to read: answer at once.
         while more and seen < DRAIN_CAP:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -279,6 +303,39 @@ class GuardMiddleware:
             headers={"Connection": "close"} if more else None,
         )
         await resp(scope, receive, send)
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _walk_has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_walk_has_surrogate(k) or _walk_has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_walk_has_surrogate(v) for v in value)
+    return False
+
+
+def has_lone_surrogate(chunks: list[bytes]) -> bool:
+    """True when a JSON body decodes to a string with an unpaired surrogate (\\ud800): such a
+    string cannot be stored, logged or sent back as UTF-8. Only bodies carrying a surrogate
+    escape are parsed (an emoji is a valid pair and passes)."""
+    if not any(_SURROGATE_ESCAPE.search(c) for c in chunks):
+        body = b"".join(chunks)
+        if not _SURROGATE_ESCAPE.search(body):
+            return False
+    import json
+
+    try:
+        return _walk_has_surrogate(json.loads(b"".join(chunks)))
+    except (ValueError, RecursionError):
+        return False  # not JSON: the route's own validation answers
 
 
 # ---------------------------------------------------------------- exception handlers

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
@@ -39,7 +40,7 @@ from .guards import (
     install_error_handlers,
 )
 from .openai_api import openai_router
-from .service import ChatRequest, FeedbackRequest, Service
+from .service import STREAM_FAILED, ChatRequest, FeedbackRequest, Service
 from .sse import event, sse_response
 
 log = logging.getLogger("assistant.server")
@@ -53,8 +54,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # warm the index in the background so that /readyz and the first question are quick
-        threading.Thread(target=lambda: _quietly(lambda: svc.store(warm=True)), daemon=True).start()
+        # warm the index in the background so that /readyz and the first question are quick;
+        # under the index lock, so that an admin reindex right after start waits for it
+        def warm() -> None:
+            with svc.index_lock:
+                _quietly(lambda: svc.store(warm=True))
+
+        threading.Thread(target=warm, daemon=True).start()
         yield
 
     # /docs loads Swagger UI from files inside the fastapi-offline package, not from a CDN:
@@ -82,11 +88,13 @@ def create_app(settings: Settings) -> FastAPI:
                 max_body_bytes=settings.max_body_bytes,
                 per_minute=settings.rate_limit_per_minute,
                 burst=settings.rate_limit_burst,
+                cost_bytes=settings.rate_limit_cost_bytes,
             ),
         ],
     )
     app.state.service = svc
     install_error_handlers(app)
+    health_limiter = anyio.CapacityLimiter(2)
 
     def admin(request: Request) -> None:
         token = settings.admin_token
@@ -119,7 +127,14 @@ def create_app(settings: Settings) -> FastAPI:
 
         async def frames() -> AsyncIterator[ServerSentEvent]:
             async for name, data in events:
-                yield event(name, data)
+                try:
+                    frame = event(name, data)
+                    str(frame.data).encode("utf-8")
+                except (TypeError, ValueError) as exc:  # never a stream cut off without a word
+                    log.error("unserialisable %s event (%s): %s", name, mid, exc)
+                    yield event("error", {"error": "internal_error", "message": STREAM_FAILED})
+                    return
+                yield frame
 
         return sse_response(frames())
 
@@ -202,6 +217,8 @@ def create_app(settings: Settings) -> FastAPI:
         q: str | None = Query(None, max_length=100), plan: str | None = Query(None, max_length=100)
     ) -> dict[str, Any]:
         store = svc.store()
+        if plan and plan not in store.plans:
+            raise ApiError(404, "unknown_plan", f"没有编号为“{plan}”的方案。")
         found = (
             store.resolve_unit(q.strip(), plan or None)
             if q and q.strip()
@@ -230,6 +247,10 @@ def create_app(settings: Settings) -> FastAPI:
         mid = body.message_id.strip()
         if not mid:
             raise ApiError(422, "invalid_request", "message_id 不能为空。")
+        if not svc.feedback.has_message(mid):
+            raise ApiError(
+                404, "unknown_message", "没有这条回答的记录（message_id 无效），反馈未保存。"
+            )
         svc.feedback.add_feedback(
             mid, body.rating, body.comment, request.client.host if request.client else None
         )
@@ -247,14 +268,15 @@ def create_app(settings: Settings) -> FastAPI:
     def reindex() -> dict[str, Any]:
         from ..ingest.index import build_index
 
-        try:
-            summary = build_index(settings)
-        except Exception as exc:
-            log.exception("reindex failed")
-            raise ApiError(500, "reindex_failed", f"重建索引失败：{exc}") from exc
-        _quietly(
-            lambda: svc.store(warm=True)
-        )  # open the new generation now, not on the next question
+        with svc.index_lock:  # one at a time, and never while the start-up warm-up runs
+            try:
+                summary = build_index(settings)
+            except Exception as exc:
+                log.exception("reindex failed")
+                raise ApiError(500, "reindex_failed", f"重建索引失败：{exc}") from exc
+            _quietly(
+                lambda: svc.store(warm=True)
+            )  # open the new generation now, not on the next question
         return {**asdict(summary), "message": summary.line()}
 
     # ---- health
@@ -263,9 +285,9 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
-    def readyz() -> dict[str, Any]:
-        store = svc.store()
-        return {"status": "ready", "generation": store.generation, "plans": len(store.plans)}
+    async def readyz() -> dict[str, Any]:
+        # its own thread limiter: answers that fill the shared pool never delay the probe
+        return await anyio.to_thread.run_sync(svc.ready, limiter=health_limiter)
 
     # ---- widget
     def static(name: str, media_type: str, headers: dict[str, str]) -> FileResponse:
@@ -302,7 +324,7 @@ def create_app(settings: Settings) -> FastAPI:
             tasks = store.plan_tasks(first.id)
             example = f"第{tasks[0].number}项由谁牵头？" if tasks else "方案的目标是什么？"
             pinned = "" if plan == "all" else (plan if plan in store.plans else first.id)
-            values = {"issuer": first.issuer, "title": first.title, "issued": first.issued or "",
+            values = {"issuer": first.issuer, "title": first.title, "issued": str(first.issued or ""),
                       "plan_id": pinned, "example": example}
         except Exception:  # no index yet: the page still loads, the widget says what is wrong
             values = {"issuer": "政策助手", "title": "", "issued": "", "plan_id": "", "example": ""}
@@ -370,6 +392,10 @@ def run(settings: Settings) -> None:
         "port": settings.port,
         "access_log": False,
         "timeout_graceful_shutdown": 10,
+        # X-Forwarded-For is believed only from the proxies listed (default: none), so that
+        # a client cannot pick its own rate-limit key by sending the header
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
     }
     if settings.workers > 1:
         os.environ[SETTINGS_ENV] = settings.model_dump_json()

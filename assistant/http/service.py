@@ -13,7 +13,7 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from ..retrieval.store import IndexMissingError, IndexStore, StoreHolder
+from ..retrieval.store import IndexMissingError, IndexStore, StoreHolder, VectorStoreError
 from ..settings import Settings
 from .feedback import FeedbackStore
 from .guards import (
@@ -23,6 +23,7 @@ from .guards import (
 log = logging.getLogger("assistant.service")
 MODEL_ID = "plan-assistant"
 STREAM_FAILED = "生成回答时出错，请稍后再试。"
+VECTORS_DOWN = "检索服务（向量库）暂时不可用，请稍后再试。"
 
 
 class ChatMessage(BaseModel):
@@ -109,6 +110,7 @@ class Service:
         self._lock = threading.Lock()
         self._warm_lock = threading.Lock()
         self._warmed: set[str] = set()
+        self.index_lock = threading.Lock()  # start-up warm-up and admin reindex, one at a time
 
     def assistant(self) -> Any:
         if self._assistant is None:
@@ -138,6 +140,23 @@ class Service:
         except Exception as exc:
             log.exception("index failed to load")
             raise ApiError(503, "index_unavailable", "索引暂时无法加载，请稍后再试。") from exc
+
+    def ready(self) -> dict[str, Any]:
+        """Readiness: the index opens and its vector store answers (503 otherwise)."""
+        store = self.store(warm=True)
+        try:
+            vectors = store.vector_count()
+        except VectorStoreError as exc:
+            log.warning("not ready: %s", exc)
+            raise ApiError(503, "vector_store_unavailable", VECTORS_DOWN) from exc
+        if vectors == 0 and store.chunks:
+            raise ApiError(503, "vector_store_unavailable", VECTORS_DOWN)
+        return {
+            "status": "ready",
+            "generation": store.generation,
+            "plans": len(store.plans),
+            "vectors": vectors,
+        }
 
     def check(self, messages: list[dict[str, str]], plan_id: str | None) -> None:
         """Validate before streaming starts, so bad input is a clean 4xx, not a broken stream."""
@@ -191,6 +210,10 @@ class Service:
         except IndexMissingError:
             self.store()  # raises the 503
             raise
+        except VectorStoreError as exc:
+            log.warning("answer failed, vector store down: %s", exc)
+            self.log(request, endpoint, message_id, messages, plan_id, None, started)
+            raise ApiError(503, "vector_store_unavailable", VECTORS_DOWN) from exc
         except Exception:  # logged (with the traceback) by GuardMiddleware, answered as a JSON 500
             self.log(request, endpoint, message_id, messages, plan_id, None, started)
             raise
@@ -218,6 +241,12 @@ class Service:
         except IndexMissingError:
             self.store()  # raises the 503
             raise
+        except VectorStoreError as exc:
+            log.warning("answer failed, vector store down: %s", exc)
+            await run_in_threadpool(
+                self.log, request, endpoint, message_id, messages, plan_id, None, started
+            )
+            raise ApiError(503, "vector_store_unavailable", VECTORS_DOWN) from exc
         except Exception:
             await run_in_threadpool(
                 self.log, request, endpoint, message_id, messages, plan_id, None, started

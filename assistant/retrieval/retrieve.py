@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..records import Chunk, Task
 from .lexical import LexicalRetriever, tokenize
-from .store import IndexStore
+from .store import IndexStore, VectorStoreError
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
@@ -82,13 +82,17 @@ def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -
     text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
     pids = set(plan_ids)
     lexical = LexicalRetriever(store.lexical(), k=20, plan_ids=pids).retrieve(text)
-    vector_index = VectorStoreIndex.from_vector_store(
-        ChromaVectorStore(chroma_collection=store.collection()), embed_model=store.embedder()
-    )
     filters = MetadataFilters(
         filters=[MetadataFilter(key="plan_id", value=list(pids), operator=FilterOperator.IN)]
     )
-    dense = vector_index.as_retriever(similarity_top_k=20, filters=filters).retrieve(text)
+    collection = store.collection()
+    try:
+        vector_index = VectorStoreIndex.from_vector_store(
+            ChromaVectorStore(chroma_collection=collection), embed_model=store.embedder()
+        )
+        dense = vector_index.as_retriever(similarity_top_k=20, filters=filters).retrieve(text)
+    except Exception as exc:  # Chroma down, files gone or corrupt: the caller answers 503
+        raise VectorStoreError(f"vector search failed: {exc}") from exc
     phrase = phrase_ranking(store, query, pids)
     fused = rrf([[n.node.node_id for n in lexical], [n.node.node_id for n in dense], phrase])
     hits: list[Hit] = []

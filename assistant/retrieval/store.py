@@ -26,6 +26,10 @@ class IndexMissingError(RuntimeError):
     """No index has been built yet (run `assistant ingest`)."""
 
 
+class VectorStoreError(RuntimeError):
+    """The vector store (Chroma, embedded or server) cannot be read right now."""
+
+
 @dataclass
 class IndexStore:
     generation: str
@@ -133,7 +137,22 @@ class IndexStore:
 
     def collection(self) -> Any:
         with self._open_lock:  # concurrent first queries must not open Chroma twice
-            return self._open_collection()
+            try:
+                return self._open_collection()
+            except Exception as exc:
+                raise VectorStoreError(f"cannot open the vector collection: {exc}") from exc
+
+    def vector_count(self) -> int:
+        """Vectors in this generation's collection; VectorStoreError when Chroma cannot say,
+        or when the embedded store's files are gone (a restart could not open them)."""
+        if not self.settings.chroma_host:
+            if not (self.settings.index_dir / "chroma" / "chroma.sqlite3").is_file():
+                raise VectorStoreError("the embedded Chroma files are missing")
+        collection = self.collection()
+        try:
+            return int(collection.count())
+        except Exception as exc:
+            raise VectorStoreError(f"cannot read the vector collection: {exc}") from exc
 
     def _open_collection(self) -> Any:
         if self._collection is None:

@@ -18,6 +18,12 @@ until the next call. Nothing is patched: the client really talks HTTP to it.
         ...
         fake.chat_requests[-1]["messages"]
 
+Faults for the reliability suite: ``delay_s`` (hang before the headers), ``trickle_s``
+(the body one byte at a time, each byte within any read timeout), ``status`` (HTTP errors),
+``raw_body`` (garbage), ``reply_fn`` (a reply computed from the request, e.g. a model that
+obeys instructions planted in the prompt). ``max_tokens`` is ignored, as a misbehaving
+server would: a huge reply is sent whole.
+
 Run it by hand with ``python tests/fakes/openai_server.py --reply "…"``.
 """
 
@@ -27,7 +33,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,11 +60,22 @@ class Script:
     hold_after: int = 0
     hold_timeout_s: float = 30.0
     released: bool | None = None
+    trickle_s: float = 0.0  # send the body one byte at a time, this long between bytes
+    reply_fn: Callable[[Any], str] | None = None  # the reply from the request body
+
+    def resolved(self, body: Any) -> Script:
+        """This script with reply_fn applied to the request body."""
+        if self.reply_fn is None:
+            return self
+        from dataclasses import replace
+
+        return replace(self, reply=self.reply_fn(body), reply_fn=None)
 
     def pieces(self) -> list[str]:
         if self.deltas is not None:
             return list(self.deltas)
-        return [self.reply[i : i + 4] for i in range(0, len(self.reply), 4)]
+        size = 4 if len(self.reply) < 10_000 else 4096
+        return [self.reply[i : i + size] for i in range(0, len(self.reply), size)]
 
 
 @dataclass
@@ -116,6 +133,15 @@ class _Handler(BaseHTTPRequestHandler):
         """Sleep, but wake up when the server stops. False when it stopped."""
         return not self.server.fake.stopping.wait(seconds) if seconds > 0 else True
 
+    def _trickle(self, data: bytes, gap_s: float) -> bool:
+        """Write one byte at a time; False when the server stopped or the client left."""
+        for i in range(len(data)):
+            self.wfile.write(data[i : i + 1])
+            self.wfile.flush()
+            if not self._wait(gap_s):
+                return False
+        return True
+
     # -- routes -----------------------------------------------------------------
     def do_GET(self) -> None:
         self._record(None)
@@ -139,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._not_found()
             return
-        script = self.server.fake.current
+        script = self.server.fake.current.resolved(body)
         try:
             if not self._wait(script.delay_s):
                 return
@@ -163,9 +189,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(data)
             elif isinstance(body, dict) and body.get("stream"):
                 self._stream(script, body)
+            elif script.trickle_s > 0:
+                data = json.dumps(self.server.fake.completion(script, body)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self._trickle(data, script.trickle_s)
             else:
                 self._send_json(200, self.server.fake.completion(script, body))
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the client gave up (e.g. its timeout fired); nothing to answer
 
     def _stream(self, script: Script, body: dict[str, Any]) -> None:
@@ -175,7 +208,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         for i, chunk in enumerate(self.server.fake.chunks(script, body)):
-            self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            frame = f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode()
+            if script.trickle_s > 0:
+                if not self._trickle(frame, script.trickle_s):
+                    return
+                continue
+            self.wfile.write(frame)
             self.wfile.flush()
             if not self._wait(script.chunk_delay_s):
                 return

@@ -97,7 +97,8 @@ def test_feedback_round_trip(client: httpx.Client) -> None:
     assert r.status_code == 200 and r.json() == {"ok": True}
     rows = client.get(f"/api/feedback/{mid}", headers=admin_headers()).json()["feedback"]
     assert [(f["rating"], f["comment"]) for f in rows] == [("down", "不够详细")]
-    # any id the client holds is accepted (e.g. one from a previous deployment)
-    assert client.post("/api/feedback", json={"message_id": "old-id", "rating": "up"}).json() == {
-        "ok": True
-    }
+    # an id this service never issued is refused, clearly, and nothing is stored
+    r = client.post("/api/feedback", json={"message_id": "never-issued", "rating": "up"})
+    assert r.status_code == 404 and r.json()["error"] == "unknown_message"
+    assert "反馈未保存" in r.json()["message"]
+    assert client.get("/api/feedback/never-issued", headers=admin_headers()).json()["feedback"] == []

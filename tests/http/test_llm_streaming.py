@@ -6,6 +6,7 @@ whole reply would leave the fake holding, and `released` would be False."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -65,10 +66,14 @@ def test_first_verified_sentence_arrives_before_the_model_finishes(
 ) -> None:
     lead = lead_unit(client)
     first = f"外资旅行社的任务由{lead}牵头 [1]。"
+    # the second sentence restates the cited task's own words (the verifier keeps only
+    # what the source supports)
+    quote = client.post("/api/chat", json=ask(QUESTION)).json()["citations"][0]["quote"]
+    clause = re.split(r"[，。；]", quote)[0]
     gate = threading.Event()
     script = fake.script(
         reply="",
-        deltas=["外资旅行社的任务", f"由{lead}牵头 [1]。", "\n请以方案原文", "为准 [1]。"],
+        deltas=["外资旅行社的任务", f"由{lead}牵头 [1]。", f"\n{clause[:4]}", f"{clause[4:]} [1]。"],
         hold=gate,
         hold_after=2,
     )
@@ -89,7 +94,7 @@ def test_first_verified_sentence_arrives_before_the_model_finishes(
     done = seen[-1][1]
     assert done["mode"] == "llm" and done["notice"] == ""
     text = "".join(d["text"] for n, d in seen if n == "delta")
-    assert text == done["answer"] == first + "\n请以方案原文为准 [1]。"
+    assert text == done["answer"] == first + f"\n{clause} [1]。"
 
 
 def test_unverifiable_sentence_is_dropped_while_streaming(
