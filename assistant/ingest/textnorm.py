@@ -11,13 +11,48 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Section markers of this genre, by level: 一、 /（一）/ 1. /（1）
+# Section markers of this genre, by level: 一、 /（一）/ 1. or 1、 /（1）/ ①
+CN_DIGITS = "零一二三四五六七八九"
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 MARKERS = (
-    (1, re.compile(r"^([一二三四五六七八九十]+)\s*、\s*")),
-    (2, re.compile(r"^[（(]\s*([一二三四五六七八九十]+)\s*[)）]\s*")),
-    (3, re.compile(r"^(\d{1,3})\s*[.．、](?!\d)\s*")),
+    (1, re.compile(r"^([一二三四五六七八九十百]+)\s*、\s*")),
+    (2, re.compile(r"^[（(]\s*([一二三四五六七八九十百]+)\s*[)）]\s*")),
+    (3, re.compile(r"^(\d{1,3})\s*(?:[.．](?!\d)|、)\s*")),
     (4, re.compile(r"^[（(]\s*(\d{1,3})\s*[)）]\s*")),
+    (5, re.compile(rf"^([{CIRCLED}])\s*")),
 )
+# "11.121人才梯队项目…": item 11 whose text starts with digits (a decimal at the start of a
+# paragraph is read this way only where an item number is expected)
+DIGIT_TEXT_MARKER = re.compile(r"^(\d{1,3})\s*[.．]\s*(?=\d)")
+
+
+def cn_number(text: str) -> int | None:
+    """一 → 1, 十二 → 12, 二十 → 20, 一百零三 → 103; None for anything else."""
+    if not text or any(ch not in CN_DIGITS + "十百" for ch in text):
+        return None
+    total, cur = 0, 0
+    for ch in text:
+        if ch == "百":
+            total += (cur or 1) * 100
+            cur = 0
+        elif ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        else:
+            cur = CN_DIGITS.index(ch)
+    return total + cur
+
+
+def marker_number(marker: str) -> int | None:
+    """The number a printed marker stands for: '11.' → 11, '（三）' → 3, '⑤' → 5."""
+    core = re.sub(r"[\s.．、（()）]", "", marker)
+    if core.isdigit():
+        return int(core)
+    if len(core) == 1 and core in CIRCLED:
+        return CIRCLED.index(core) + 1
+    return cn_number(core)
+
+
 FURNITURE_RE = re.compile(r"^[-—－–\s]*\d{1,3}[-—－–\s]*$|^第\s*\d+\s*页(共\s*\d+\s*页)?$")
 SENTENCE_END = "。！？；;：:"
 CLOSERS = ")）"
