@@ -145,9 +145,16 @@ class Issue:
     line: int
     message: str
     level: Literal["warning", "error"] = "warning"
+    file: str = ""  # the file it is about, when known
 
     def __str__(self) -> str:
-        return f"[{self.level}] {self.plan_id} 第{self.line}行：{self.message}"
+        where = (
+            f"{self.plan_id}（{self.file}）"
+            if self.file and self.file != self.plan_id
+            else self.plan_id
+        )
+        line = f" 第{self.line}行" if self.line else ""
+        return f"[{self.level}] {where}{line}：{self.message}"
 
 
 @dataclass(frozen=True)

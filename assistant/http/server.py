@@ -147,8 +147,9 @@ def create_app(settings: Settings) -> FastAPI:
                 404, "unknown_unit", f"没有找到单位“{unit}”，可用 /api/units?q= 查询单位名称。"
             )
         found = []
-        for u in units:
-            found += [t for t in store.tasks_for_unit(u.name, plan or None, role) if t not in found]
+        for u in units:  # a unit is its own region's: only its plans' tasks
+            for pid in [plan] if plan else u.plans:
+                found += [t for t in store.tasks_for_unit(u.name, pid, role) if t not in found]
         found.sort(key=lambda t: (t.plan_id, t.number))
         passages = {
             (c.plan_id, c.task_number): cid for cid, c in store.chunks.items() if c.kind == "task"
@@ -182,7 +183,7 @@ def create_app(settings: Settings) -> FastAPI:
         found = (
             store.resolve_unit(q.strip(), plan or None)
             if q and q.strip()
-            else list(store.registry.units.values())
+            else list(store.registry.scoped.values())
         )
         return {"query": q, "count": len(found), "units": [asdict(u) for u in found]}
 
@@ -222,10 +223,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/api/admin/reindex", tags=["admin"], dependencies=[Depends(admin)])
     def reindex() -> dict[str, Any]:
-        from ..ingest.index import build_index
+        from ..ingest.index import IngestError, build_index
 
         try:
             summary = build_index(settings)
+        except IngestError as exc:  # the corpus is refused; the serving index stays as it was
+            raise ApiError(
+                422, "ingest_rejected", f"重建索引被拒绝，在用索引未改动：{exc}"
+            ) from exc
         except Exception as exc:
             log.exception("reindex failed")
             raise ApiError(500, "reindex_failed", f"重建索引失败：{exc}") from exc
