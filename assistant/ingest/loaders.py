@@ -229,7 +229,7 @@ def read_metadata(meta_path: Path) -> tuple[dict[str, str], list[str]]:
 
 def infer_metadata(text: str) -> dict[str, str]:
     """Best-effort title, region, 文号, issue date from the first lines of a plan."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()][:40]
+    lines = [ln.strip().lstrip("#").strip() for ln in text.splitlines() if ln.strip()][:40]
     out: dict[str, str] = {}
     for i, ln in enumerate(lines):
         if ln.endswith("方案") and len(ln) <= 40 and "印发" not in ln:

@@ -77,7 +77,7 @@ END_STARTERS = ("抄送", "印发")
 def segment_header(text: str) -> list[str] | None:
     """'序号重点任务牵头单位配合单位' → ['序号', '重点任务', '牵头单位', '配合单位'] (None if
     the text is not made only of header names)."""
-    s = re.sub(r"\s+", "", text)
+    s = re.sub(r"[\s|]+", "", text)
     out: list[str] = []
     while s:
         name = next((n for n in _NAMES if s.startswith(n)), None)
@@ -90,7 +90,7 @@ def segment_header(text: str) -> list[str] | None:
 
 def _is_header_prefix(text: str) -> bool:
     """The text is header names followed by the start of one (a header cell split over lines)."""
-    s = re.sub(r"\s+", "", text)
+    s = re.sub(r"[\s|]+", "", text)
     while s:
         name = next((n for n in _NAMES if s.startswith(n)), None)
         if name is None:
@@ -218,7 +218,13 @@ def cut_rows(lines: list[str], table: Table) -> list[Row]:
 
 
 def _names(text: str) -> list[str]:
-    return [n for n, _ in split_units(split_lead_marks(text)[1] + "、" + split_lead_marks(text)[0])]
+    lead, rest = split_lead_marks(text)
+    return [n for n, _ in split_units(f"{lead}、{rest}")]
+
+
+def _units_only(text: str) -> bool:
+    names = _names(text)
+    return bool(names) and all(looks_like_unit(n) for n in names)
 
 
 def fits(kind: str, text: str) -> bool:
@@ -226,14 +232,13 @@ def fits(kind: str, text: str) -> bool:
     if not text:
         return True
     if kind in ("lead", "responsible"):
-        names = _names(text)
-        return bool(names) and all(looks_like_unit(n) for n in names)
+        return _units_only(text)
     if kind == "deadline":
         return len(text) <= 30 and bool(DATE_CELL_RE.search(text))
     if kind == "text":
-        names = _names(text)
-        units_only = bool(names) and all(looks_like_unit(n) for n in names)
-        return not units_only and not (len(text) <= 20 and fits("deadline", text))
+        if text.rstrip().endswith(("。", "；", "，", ",", ";")):
+            return True  # a sentence (or a piece of one), never a unit list
+        return not _units_only(text) and not (len(text) <= 20 and fits("deadline", text))
     return True
 
 
@@ -268,6 +273,14 @@ def place(cells: list[str], kinds: list[str]) -> tuple[list[list[str]] | None, s
             groups = [cells[bounds[i] : bounds[i + 1]] for i in range(k)]
             if all(fits(kinds[i], "".join(groups[i])) for i in range(k)):
                 options.append(groups)
+        if len(options) > 1:  # an empty cell is a cell of its own, never part of a joined one
+            options = [o for o in options if all(len(g) == 1 or all(g) for g in o)]
+        if len(options) > 1:  # a cell broken over lines breaks mid-sentence
+            options = [
+                o
+                for o in options
+                if all(not c.endswith(("。", "！", "？")) for g in o for c in g[:-1])
+            ]
         if len(options) == 1:
             return options[0], ""
         if not options:

@@ -46,7 +46,7 @@ def cn_number(text: str) -> int | None:
 def marker_number(marker: str) -> int | None:
     """The number a printed marker stands for: '11.' → 11, '（三）' → 3, '⑤' → 5."""
     core = re.sub(r"[\s.．、（()）]", "", marker)
-    if core.isdigit():
+    if core.isascii() and core.isdigit():
         return int(core)
     if len(core) == 1 and core in CIRCLED:
         return CIRCLED.index(core) + 1

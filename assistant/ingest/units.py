@@ -32,7 +32,7 @@ PAREN_ALIAS_RE = re.compile(r"^(.+?)[（(](.+?)[)）]$")
 LEAD_MARK_RE = re.compile(r"[（(]\s*牵\s*头\s*(?:单位|部门)?\s*[)）]")
 # What a single department's name ends with (used to tell a unit note from other brackets)
 UNIT_SUFFIX_RE = re.compile(
-    r"(?:局|委|办|厅|部|中心|政府|院|行|会|公司|组|队|所|署|站|处|室|馆|团|社|集团|办事处|街道"
+    r"(?:局|委|办|厅|部|中心|政府|院|银行|人行|会|公司|组|队|所|署|站|处|室|馆|团|社|集团|办事处|街道"
     r"|科|股|台|校|园|区|镇|乡|委员会|指挥部|管委会|总队|支队|大队|分局|支行|分行)$"
 )
 NOT_UNIT_START = (
