@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .notes import LABEL_RE
+
 # Section markers of this genre, by level: 一、 /（一）/ 1. or 1、 /（1）/ ①
 CN_DIGITS = "零一二三四五六七八九"
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
@@ -99,7 +101,7 @@ def is_hard_wrapped(lines: list[str]) -> bool:
     if len(lengths) < 8:
         return False
     width = lengths[int(len(lengths) * 0.9)]
-    full = [ln for ln in lines if ln and len(ln) >= 0.8 * width]
+    full = [ln for ln in lines if ln and len(ln) >= 0.8 * width and not LABEL_RE.match(ln)]
     open_ended = [ln for ln in full if ln[-1] not in SENTENCE_END + CLOSERS]
     return width <= 60 and len(open_ended) >= 0.4 * len(full)
 
@@ -138,7 +140,9 @@ def _starts_paragraph(cur: list[str], line: str, width: int) -> bool:
         return False  # a paragraph never ends inside brackets (a unit label cut mid-way)
     if len(prev) < 0.75 * width:  # a short line ends its paragraph
         return True
-    if line.startswith(BLOCK_STARTERS):
+    if line.startswith(BLOCK_STARTERS) or LABEL_RE.match(line):
+        return True  # a 牵头单位：/完成时限： line after a task is a paragraph of its own
+    if LABEL_RE.match(prev) and marker_level(line):
         return True
     mk = marker_level(line)
     if mk is None:

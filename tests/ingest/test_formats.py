@@ -107,7 +107,13 @@ def test_cell_table_spaced_split_headers_spanning_and_empty_cells() -> None:
         (1, ("县科技局",), ("县财政局", "县商务委"), "配合单位", "2023年底前"),
         (2, ("县科技局",), ("县市场监管局",), "配合单位", "2024年6月底前"),
         (3, ("县卫生健康委",), (), "配合单位", "持续推进"),
-        (4, ("县市场监管局", "县政务服务中心"), ("各乡镇人民政府、街道办事处",), "配合单位", "2023年6月底前"),
+        (
+            4,
+            ("县市场监管局", "县政务服务中心"),
+            ("各乡镇人民政府、街道办事处",),
+            "配合单位",
+            "2023年6月底前",
+        ),
     ]
     t2 = r.tasks[1]
     assert t2.text == "推动科技成果转化，建设成果转化服务平台，引进第三方技术转移机构。"
@@ -154,8 +160,17 @@ def test_collective_units_are_recognised_at_any_level() -> None:
         ("市人力资源社会保障局", None),
         ("各区、县级市人民政府", None),
     ]
-    for name in ("各区、县级市", "县级各部门", "区政府各部门", "市直有关单位", "省级有关部门",
-                 "各乡镇（街道）", "其他相关单位", "各有关单位", "领导小组成员单位"):
+    for name in (
+        "各区、县级市",
+        "县级各部门",
+        "区政府各部门",
+        "市直有关单位",
+        "省级有关部门",
+        "各乡镇（街道）",
+        "其他相关单位",
+        "各有关单位",
+        "领导小组成员单位",
+    ):
         assert is_collective(name), name
     for name in ("县级市场监管局", "市商务局", "区县联络办"):
         assert not is_collective(name), name
@@ -163,7 +178,10 @@ def test_collective_units_are_recognised_at_any_level() -> None:
 
 def test_encodings_utf8_bom_gbk_never_mojibake(tmp_path: Path) -> None:
     text = (FIX / "inline_first_lead.txt").read_text("utf-8")
-    want = [(t.number, t.lead, t.responsible) for t in parse_file(FIX / "inline_first_lead.txt", TABLE)[1].tasks]
+    want = [
+        (t.number, t.lead, t.responsible)
+        for t in parse_file(FIX / "inline_first_lead.txt", TABLE)[1].tasks
+    ]
     for enc in ("utf-8-sig", "gb18030", "gbk"):
         path = tmp_path / enc / "plan.txt"
         path.parent.mkdir()
@@ -190,7 +208,7 @@ def test_bad_metadata_is_an_error_naming_the_file(tmp_path: Path) -> None:
         meta.write_bytes(raw)
         with pytest.raises(PlanFormatError, match=pattern):
             load_source(plan)
-    meta.write_bytes(b"issued = 2023-05-06\nid = \"p-2023\"")  # a TOML date is fine
+    meta.write_bytes(b'issued = 2023-05-06\nid = "p-2023"')  # a TOML date is fine
     assert load_source(plan).plan.issued == "2023-05-06"
     meta.unlink()
     (tmp_path / "方案.txt").write_text(plan.read_text("utf-8"), "utf-8")
@@ -206,9 +224,23 @@ def test_docx_table_with_deadline_column_and_merged_cells(tmp_path: Path) -> Non
         doc.add_paragraph(line)
     cells = [
         ["序号", "重点任务", "具体措施", "牵头单位", "配合单位", "完成时限"],
-        ["1", "市场准入", "推行市场准入承诺即入制。", "区市场监管局", "区政务服务中心", "2023年底前"],
+        [
+            "1",
+            "市场准入",
+            "推行市场准入承诺即入制。",
+            "区市场监管局",
+            "区政务服务中心",
+            "2023年底前",
+        ],
         ["2", "市场准入", "开展企业迁移登记便利化改革。", "区市场监管局", "", "2023年6月底前"],
-        ["3", "要素保障", "完善中小企业融资担保体系。", "区财政局、区金融服务中心", "各街道办事处", "持续推进"],
+        [
+            "3",
+            "要素保障",
+            "完善中小企业融资担保体系。",
+            "区财政局、区金融服务中心",
+            "各街道办事处",
+            "持续推进",
+        ],
     ]
     table = doc.add_table(rows=len(cells), cols=len(cells[0]))
     for row, values in zip(table.rows, cells, strict=True):
