@@ -21,8 +21,8 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     try:
         summary = build_index(settings, progress=not args.quiet, force=args.force)
     except IngestError as exc:
-        for issue in exc.errors:
-            print(f"错误：{issue}", file=sys.stderr)
+        for error in exc.errors:
+            print(f"错误：{error}", file=sys.stderr)
         live = current_generation(settings.index_dir)
         print(
             f"未建立新索引：{len(exc.errors)} 个错误。"

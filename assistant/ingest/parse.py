@@ -310,17 +310,13 @@ def _parse_table(
             continue
         if problem.startswith("warn:"):
             empty = "、".join(f"“{names[int(i)]}”" for i in problem[5:].split("、"))
-            level = (
-                "error"
-                if any(kinds[int(i)] == "lead" for i in problem[5:].split("、"))
-                else "warning"
-            )
+            lead_gone = any(kinds[int(i)] == "lead" for i in problem[5:].split("、"))
             issues.append(
                 Issue(
                     plan.id,
                     row.line,
                     f"{where}：单元格少于表头列数，按内容判断{empty}列为空",
-                    level,
+                    "error" if lead_gone else "warning",
                 )
             )
         elif problem:

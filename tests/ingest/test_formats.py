@@ -212,7 +212,7 @@ def test_bad_metadata_is_an_error_naming_the_file(tmp_path: Path) -> None:
     assert load_source(plan).plan.issued == "2023-05-06"
     meta.unlink()
     (tmp_path / "方案.txt").write_text(plan.read_text("utf-8"), "utf-8")
-    with pytest.raises(PlanFormatError, match="方案.txt.*id"):  # the stem is no safe id
+    with pytest.raises(PlanFormatError, match=r"方案\.txt.*id"):  # the stem is no safe id
         load_source(tmp_path / "方案.txt")
 
 

@@ -83,7 +83,7 @@ def test_broken_plan_file_refuses_the_build(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 nonsense")
-    with pytest.raises(IngestError, match="broken.pdf.*PDF"):
+    with pytest.raises(IngestError, match=r"broken\.pdf.*PDF"):
         build_index(make_settings(tmp_path, corpus_dir=corpus, embed_mode="hash"))
     assert current_generation(tmp_path / "index") is None
 
