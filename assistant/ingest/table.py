@@ -158,6 +158,15 @@ class Row:
     section_path: tuple[str, ...] = ()
 
 
+def split_row(line: str) -> list[str]:
+    """Cells of a one-row-per-line table: tabs, `|`, runs of spaces; a line with single spaces
+    only (text PDF extraction) splits on those, where an empty cell leaves no trace."""
+    cells = [c.strip() for c in ROW_SPLIT_RE.split(line.strip("|").strip())]
+    if len(cells) == 1 and " " in line.strip():
+        cells = line.split()
+    return cells
+
+
 def _number(text: str) -> int | None:
     m = NUMBER_CELL_RE.match(text.strip())
     return int(m.group(1)) if m else None
@@ -184,11 +193,7 @@ def cut_rows(lines: list[str], table: Table) -> list[Row]:
             else:
                 boundary = True
             continue
-        cells = (
-            [c.strip() for c in ROW_SPLIT_RE.split(stripped.strip("|").strip())]
-            if table.row_style
-            else [stripped]
-        )
+        cells = split_row(stripped) if table.row_style else [stripped]
         first = cells[0]
         mk = marker_level(first)
         num = _number(first) if has_number else None

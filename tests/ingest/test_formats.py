@@ -258,3 +258,46 @@ def test_docx_table_with_deadline_column_and_merged_cells(tmp_path: Path) -> Non
         (3, ("区财政局", "区金融服务中心"), ("各街道办事处",), "配合单位", "持续推进"),
     ]
     assert [t.heading for t in r.tasks] == ["市场准入", "市场准入", "要素保障"]
+
+
+def test_text_pdf_task_table(tmp_path: Path) -> None:
+    """A table in a real text PDF (matplotlib + a CJK font, read back with pypdf): rows come out
+    one per line with single spaces; a row whose empty cell left no trace is an error, not a
+    guess."""
+    from matplotlib import font_manager
+
+    fonts = sorted(f for f in font_manager.findSystemFonts() if "CJK" in f)
+    if not fonts:
+        pytest.skip("no CJK font installed")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    matplotlib.rcParams["pdf.fonttype"] = 42
+    fp = font_manager.FontProperties(fname=fonts[0])
+    table = [
+        ["序号", "重点任务", "牵头单位", "配合单位", "完成时限"],
+        ["1", "支持外资研发中心发展。", "县科技局", "县财政局、县商务委", "2023年底前"],
+        ["2", "推行企业开办一日办结。", "县市场监管局", "县政务服务中心", "2023年6月底前"],
+        ["3", "完善中小企业融资担保。", "县财政局", "", "持续推进"],
+    ]
+    path = tmp_path / "table.pdf"
+    with PdfPages(path) as pdf:
+        fig = plt.figure(figsize=(11.69, 8.27))
+        for y, line in ((0.95, "某某县服务业开放试点方案"), (0.9, "附件")):
+            fig.text(0.05, y, line, fontproperties=fp, fontsize=12)
+        for r, row in enumerate(table):
+            for x, cell in zip((0.05, 0.12, 0.45, 0.62, 0.85), row, strict=True):
+                if cell:
+                    fig.text(x, 0.85 - r * 0.05, cell, fontproperties=fp, fontsize=11)
+        pdf.savefig(fig)
+        plt.close(fig)
+    r, got = rows(path)
+    assert got == [
+        (1, ("县科技局",), ("县财政局", "县商务委"), "配合单位", "2023年底前"),
+        (2, ("县市场监管局",), ("县政务服务中心",), "配合单位", "2023年6月底前"),
+    ]
+    errs = errors(r)
+    assert len(errs) == 1 and "表格第3行" in errs[0]
