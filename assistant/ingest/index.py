@@ -269,7 +269,7 @@ def build_index(settings: Settings, progress: bool = False, force: bool = False)
             gen,
             len(plans),
             len(tasks),
-            len(registry.units),
+            len(registry.scoped),
             len(chunks),
             time.perf_counter() - started,
             reusable,
@@ -326,7 +326,7 @@ def _write_generation(
         "plans": [asdict(p.plan) for p in parsed],
         "sections": [asdict(s) for p in parsed for s in p.sections],
         "tasks": [asdict(t) for p in parsed for t in p.tasks],
-        "units": [asdict(u) for u in registry.units.values()],
+        "units": [asdict(u) for u in registry.scoped.values()],  # one per (region, name)
         "chunks": [{**asdict(c), "id": c.id} for p in parsed for c in p.chunks],
         "issues": [asdict(i) for i in issues],
     }
