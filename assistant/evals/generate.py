@@ -130,7 +130,7 @@ def unit_names(
             or alias == unit + "员会"
         ):
             continue
-        if {u.name for u in reg.resolve(alias, plan_ids)} == {unit}:  # one name, any region
+        if [u.name for u in reg.resolve(alias, plan_ids)] == [unit]:
             names.append(alias)
     return names
 

@@ -191,6 +191,17 @@ def auto_aliases(name: str, region: str) -> set[str]:
     return out - {name}
 
 
+def _merged(units: list[Unit]) -> Unit:
+    """One by-name view of same-named units of several regions (plans and aliases together)."""
+    return Unit(
+        units[0].name,
+        tuple(sorted({a for u in units for a in u.aliases})),
+        tuple(sorted({p for u in units for p in u.plans})),
+        units[0].collective,
+        "",
+    )
+
+
 class UnitRegistry:
     """Canonical units across plans, with alias lookup scoped by plan.
 
@@ -208,16 +219,7 @@ class UnitRegistry:
             by_name.setdefault(u.name, []).append(u)
         self._by_name = by_name
         self.units: dict[str, Unit] = {
-            name: us[0]
-            if len(us) == 1
-            else Unit(
-                name,
-                tuple(sorted({a for u in us for a in u.aliases})),
-                tuple(sorted({p for u in us for p in u.plans})),
-                us[0].collective,
-                "",
-            )
-            for name, us in by_name.items()
+            name: us[0] if len(us) == 1 else _merged(us) for name, us in by_name.items()
         }
         # alias -> [(canonical name, plan ids it is valid for)]: scoped to the unit's region
         self._index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
@@ -262,10 +264,11 @@ class UnitRegistry:
         return cls(units, plans, table)
 
     def resolve(self, query: str, plan_ids: Iterable[str] | None = None) -> list[Unit]:
-        """Units a name refers to, within the given plans (all plans if None).
+        """Units a name refers to, within the given plans (all plans if None), one per name.
 
         Exact name or alias first; otherwise units whose name contains the query
-        (卫生健康 → 县卫生健康委) or is contained in it.
+        (卫生健康 → 县卫生健康委) or is contained in it. A name that two regions' units share
+        comes back once, with only the plans of the regions it was found in.
         """
         q = re.sub(r"\s+", "", query)
         scope = set(plan_ids) if plan_ids else set(self.plans)
@@ -282,7 +285,11 @@ class UnitRegistry:
                 for u in self.scoped.values()
                 if scope & set(u.plans) and (q in u.name or (len(u.name) >= 3 and u.name in q))
             ]
-        return list({(u.region, u.name): u for u in hits}.values())
+        by_name: dict[str, list[Unit]] = {}
+        for u in hits:
+            if u not in by_name.setdefault(u.name, []):
+                by_name[u.name].append(u)
+        return [us[0] if len(us) == 1 else _merged(us) for us in by_name.values()]
 
     def mentions(
         self, text: str, plan_ids: Iterable[str] | None = None
