@@ -21,11 +21,21 @@ def _print_json(obj: object) -> None:
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from .ingest.index import build_index
+    from .ingest.index import IngestError, build_index, current_generation
     from .ingest.loaders import PlanFormatError
 
     try:
         summary = build_index(settings, progress=not args.quiet, force=args.force)
+    except IngestError as exc:
+        for error in exc.errors:
+            print(f"错误：{error}", file=sys.stderr)
+        live = current_generation(settings.index_dir)
+        print(
+            f"未建立新索引：{len(exc.errors)} 个错误。"
+            + (f"在用索引（{live}）保持不变。" if live else "目前还没有可用的索引。"),
+            file=sys.stderr,
+        )
+        return 2
     except PlanFormatError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -69,13 +79,23 @@ def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
     if args.plan and args.plan not in store.plans:
         print(f"错误：没有方案 {args.plan}（可选：{', '.join(store.plans)}）", file=sys.stderr)
         return 2
-    duties = D.find_duties(store, args.unit, args.plan, args.role)
-    if duties is None:
-        print(f"错误：没有找到单位“{args.unit}”", file=sys.stderr)
+    if not args.unit and not args.plan:
+        print("错误：请给出 --unit 或 --plan", file=sys.stderr)
         return 2
-    if args.format:
-        return _write_export(D.export(store, duties, args.format), args.format, args.output)
-    tasks = duties.tasks
+    unit_names: tuple[str, ...] = ()
+    if args.unit:
+        duties = D.find_duties(store, args.unit, args.plan, args.role)
+        if duties is None:
+            print(f"错误：没有找到单位“{args.unit}”", file=sys.stderr)
+            return 2
+        if args.format:
+            return _write_export(D.export(store, duties, args.format), args.format, args.output)
+        tasks, unit_names = list(duties.tasks), duties.units
+    else:
+        if args.format:
+            print("错误：导出清单需要 --unit", file=sys.stderr)
+            return 2
+        tasks = list(store.plan_tasks(args.plan))
     if args.json:
         _print_json(
             [
@@ -87,18 +107,23 @@ def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
                     "lead": list(t.lead),
                     "responsible": list(t.responsible),
                     "role_word": t.role_word,
+                    "deadline": t.deadline,
                 }
                 for t in tasks
             ]
         )
         return 0
     role = {"lead": "牵头", "responsible": "负责（责任/配合）", "any": "牵头或负责"}[args.role]
-    print(f"{'、'.join(duties.units)} {role}的任务共 {len(tasks)} 项：")
+    if unit_names:
+        print(f"{'、'.join(unit_names)} {role}的任务共 {len(tasks)} 项：")
+    else:
+        print(f"〔{store.plans[args.plan].title}〕共 {len(tasks)} 项任务：")
     for t in tasks:
         title = store.plans[t.plan_id].title
         print(f"- 〔{title}〕第{t.number}项：{t.text}")
         print(
             f"  牵头单位：{'、'.join(t.lead) or '（未列明）'}；{t.role_word}：{'、'.join(t.responsible) or '（未列明）'}"
+            + (f"；完成时限：{t.deadline}" if t.deadline else "")
         )
     return 0
 
@@ -107,6 +132,69 @@ def answer_object(answer: Answer) -> dict[str, Any]:
     """The answer as every interface returns it (CLI --json, /api/chat, SSE done):
     the Answer's fields plus a message_id."""
     return {**answer.to_dict(), "message_id": "m-" + uuid.uuid4().hex}
+
+
+def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
+    """Parse one plan file and print its tasks and every warning, touching no index."""
+    from pathlib import Path
+
+    from .ingest.index import parse_file
+    from .ingest.loaders import PlanFormatError
+    from .ingest.units import AliasTable
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"错误：文件不存在：{path}", file=sys.stderr)
+        return 2
+    try:
+        src, result = parse_file(path, AliasTable.load(settings.aliases_path))
+    except PlanFormatError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    issues = [*src.issues, *result.issues]
+    if args.json:
+        _print_json(
+            {
+                "plan": src.plan.id,
+                "title": src.plan.title,
+                "layout": result.layout,
+                "tasks": [
+                    {
+                        "number": t.number,
+                        "label": t.label,
+                        "lead": list(t.lead),
+                        "responsible": list(t.responsible),
+                        "role_word": t.role_word,
+                        "deadline": t.deadline,
+                        "line": t.line_start,
+                        "text": t.text,
+                    }
+                    for t in result.tasks
+                ],
+                "issues": [
+                    {"level": i.level, "line": i.line, "message": i.message} for i in issues
+                ],
+            }
+        )
+    else:
+        p = src.plan
+        print(
+            f"{p.title}（{p.id}，{p.region or '地区未知'}，{p.doc_number or '无文号'}，{p.issued or '日期未知'}）"
+        )
+        layout = {"inline": "正文标注", "annex": "任务分工表"}.get(result.layout, "未识别")
+        print(f"任务 {len(result.tasks)} 项（{layout}）")
+        print("编号	行	牵头单位	责任/配合单位	完成时限")
+        for t in result.tasks:
+            print(
+                f"{t.number}	{t.line_start}	{'、'.join(t.lead) or '—'}	"
+                f"{'、'.join(t.responsible) or '—'}	{t.deadline or '—'}"
+            )
+        print(
+            f"警告 {sum(i.level == 'warning' for i in issues)} 条，错误 {sum(i.level == 'error' for i in issues)} 条"
+        )
+        for i in issues:
+            print(f"  {i}")
+    return 2 if any(i.level == "error" for i in issues) else 0
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -239,11 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant", description="实施方案政策助手（离线可用）")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("ingest", help="解析 corpus/ 中的方案并建立索引")
-    s.add_argument("--force", action="store_true", help="即使内容未变也重建")
+    s.add_argument(
+        "--force", action="store_true", help="即使内容未变也重建；接受任务数减少一半以上的方案"
+    )
     s.add_argument("--quiet", action="store_true", help="不显示进度条")
     s.set_defaults(func=cmd_ingest)
-    s = sub.add_parser("tasks", help="列出某单位牵头/负责的全部任务")
-    s.add_argument("--unit", required=True, help="单位名称或简称，如 县教委、卫健委、人行")
+    s = sub.add_parser("tasks", help="列出某单位牵头/负责的全部任务，或某方案的全部任务")
+    s.add_argument("--unit", help="单位名称或简称，如 县教委、卫健委、人行")
     s.add_argument("--plan", help="方案编号，如 shizhu-2022")
     s.add_argument("--role", choices=("lead", "responsible", "any"), default="any")
     s.add_argument("--json", action="store_true")
@@ -252,6 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--output", "-o", help="清单文件的保存路径（不指定时写到标准输出）")
     s.set_defaults(func=cmd_tasks)
+    s = sub.add_parser("inspect", help="解析一个方案文件并列出任务和警告（不改动索引）")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_inspect)
     s = sub.add_parser("ask", help="提一个问题")
     s.add_argument("question")
     s.add_argument("--plan")

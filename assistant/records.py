@@ -70,6 +70,9 @@ class Task:
     line_start: int
     line_end: int
     body_ref: str | None = None  # chunk id of the body paragraph restating it
+    deadline: str = ""  # 完成时限 as printed (2022年底前), '' when the plan prints none
+    label: str = ""  # the number as printed (11. / （三） / ①), '' when the plan prints none
+    units_text: str = ""  # the unit note as printed when it is not in label form ((X牵头，Y配合))
 
     @property
     def id(self) -> str:
@@ -80,9 +83,13 @@ class Task:
 
     def quote(self) -> str:
         """The task as cited: its words plus the unit labels as printed."""
+        if self.units_text:
+            return f"{self.text}{self.units_text}"
         parts = [f"牵头单位：{self.lead_text}"] if self.lead_text else []
         if self.responsible_text:
             parts.append(f"{self.role_word}：{self.responsible_text}")
+        if self.deadline:
+            parts.append(f"完成时限：{self.deadline}")
         units = f"（{'；'.join(parts)}）" if parts else ""
         return f"{self.text}{units}"
 
@@ -93,6 +100,7 @@ class Unit:
     aliases: tuple[str, ...]
     plans: tuple[str, ...]
     collective: bool = False  # 县级各部门, 各相关单位 …: a group, not one department
+    region: str = ""  # the issuing government: same-named units of two regions are two units
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,7 @@ class Chunk:
     task_numbers: tuple[int, ...] = ()  # for body paragraphs that restate annex rows
     line_start: int = 0
     line_end: int = 0
+    deadline: str = ""  # a task chunk's 完成时限, as printed
 
     @property
     def id(self) -> str:
@@ -124,6 +133,7 @@ class Chunk:
             "task_numbers": ",".join(str(n) for n in self.task_numbers),
             "line_start": self.line_start,
             "line_end": self.line_end,
+            "deadline": self.deadline,
         }
 
 
@@ -135,9 +145,16 @@ class Issue:
     line: int
     message: str
     level: Literal["warning", "error"] = "warning"
+    file: str = ""  # the file it is about, when known
 
     def __str__(self) -> str:
-        return f"[{self.level}] {self.plan_id} 第{self.line}行：{self.message}"
+        where = (
+            f"{self.plan_id}（{self.file}）"
+            if self.file and self.file != self.plan_id
+            else self.plan_id
+        )
+        line = f" 第{self.line}行" if self.line else ""
+        return f"[{self.level}] {where}{line}：{self.message}"
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def suggestion_check(
         return None
     sources = gold.sources
     named = sorted(sources.plans_named(suggestion)) if sources is not None else []
-    cited = [c["plan_id"] for c in previous.get("citations") or [] if c.get("task_number")]
+    cited = [c["plan_id"] for c in previous.get("citations") or [] if c.get("task_number") is not None]
     context = list(dict.fromkeys(cited)) or ([pinned] if pinned else []) or gold.plan_ids
     numbers = ref_numbers(suggestion)
     if len(numbers) == 1:

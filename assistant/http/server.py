@@ -222,7 +222,7 @@ def create_app(settings: Settings) -> FastAPI:
         found = (
             store.resolve_unit(q.strip(), plan or None)
             if q and q.strip()
-            else list(store.registry.units.values())
+            else list(store.registry.scoped.values())
         )
         return {"query": q, "count": len(found), "units": [asdict(u) for u in found]}
 
@@ -266,11 +266,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/api/admin/reindex", tags=["admin"], dependencies=[Depends(admin)])
     def reindex() -> dict[str, Any]:
-        from ..ingest.index import build_index
+        from ..ingest.index import IngestError, build_index
 
         with svc.index_lock:  # one at a time, and never while the start-up warm-up runs
             try:
                 summary = build_index(settings)
+            except IngestError as exc:  # the corpus is refused; the serving index stays as it was
+                raise ApiError(
+                    422, "ingest_rejected", f"重建索引被拒绝，在用索引未改动：{exc}"
+                ) from exc
             except Exception as exc:
                 log.exception("reindex failed")
                 raise ApiError(500, "reindex_failed", f"重建索引失败：{exc}") from exc

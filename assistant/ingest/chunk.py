@@ -57,6 +57,8 @@ def task_chunk(plan: Plan, task: Task) -> Chunk:
     units = f"牵头单位：{'、'.join(task.lead) or '（未列明）'}"
     if task.responsible:
         units += f"；{task.role_word}：{'、'.join(task.responsible)}"
+    if task.deadline:
+        units += f"；完成时限：{task.deadline}"
     embed = f"{plan.title}｜{section_label(task.section_path)}｜第{task.number}项 {task.heading}\n{task.text}\n{units}"
     return Chunk(
         plan_id=plan.id,
@@ -67,6 +69,7 @@ def task_chunk(plan: Plan, task: Task) -> Chunk:
         task_number=task.number,
         line_start=task.line_start,
         line_end=task.line_end,
+        deadline=task.deadline,
     )
 
 

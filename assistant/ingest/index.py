@@ -21,18 +21,18 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..records import Chunk, Issue, ParsedPlan, Task, content_hash
 from ..settings import Settings, prepare_offline_runtime
 from .chunk import build_chunks
-from .loaders import PlanFormatError, discover, load_source
-from .parse import parse_plan
+from .loaders import PlanFormatError, SourceFile, discover, load_source
+from .parse import ParseResult, parse_plan
 from .units import AliasTable, UnitRegistry
 
-SCHEMA_VERSION = "3"  # bump when parsing/chunking changes what an index holds
+SCHEMA_VERSION = "4"  # bump when parsing/chunking changes what an index holds
 
 
 @dataclass
@@ -98,35 +98,93 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class IngestError(PlanFormatError):
+    """The corpus cannot be ingested as it stands; the serving index is left as it was."""
+
+    def __init__(self, errors: list[Issue]):
+        self.errors = errors
+        super().__init__("；".join(str(e) for e in errors))
+
+
+def parse_file(path: Path, table: AliasTable) -> tuple[SourceFile, ParseResult]:
+    """Read and parse one plan file (no index touched): what `inspect` shows."""
+    src = load_source(path)
+    region = src.plan.region
+
+    def canon(name: str) -> str:
+        return table.canonical(name, region)
+
+    return src, parse_plan(src.plan, src.text, canon)
+
+
 def parse_corpus(settings: Settings) -> tuple[list[ParsedPlan], AliasTable, list[Issue]]:
-    """Parse every plan file in the corpus (pure, no index touched)."""
+    """Parse every plan file in the corpus (pure, no index touched). Files that cannot be read
+    and duplicate plan ids are error issues naming the file."""
     table = AliasTable.load(settings.aliases_path)
     parsed: list[ParsedPlan] = []
     issues: list[Issue] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for path in discover(settings.corpus_dir):
         try:
-            src = load_source(path)
+            src, result = parse_file(path, table)
         except PlanFormatError as exc:
-            issues.append(Issue(path.stem, 0, str(exc), "error"))
+            issues.append(Issue(path.stem, 0, str(exc), "error", path.name))
             continue
         if src.plan.id in seen:
-            issues.append(Issue(src.plan.id, 0, f"方案编号重复：{path.name}", "error"))
+            issues.append(
+                Issue(
+                    src.plan.id,
+                    0,
+                    f"方案编号重复：{path.name} 与 {seen[src.plan.id]} 都用编号“{src.plan.id}”",
+                    "error",
+                    path.name,
+                )
+            )
             continue
-        seen.add(src.plan.id)
-        region = src.plan.region
-
-        def canon(name: str, region: str = region) -> str:
-            return table.canonical(name, region)
-
-        result = parse_plan(src.plan, src.text, canon)
+        seen[src.plan.id] = path.name
         chunks, tasks = build_chunks(src.plan, result, settings.chunk_tokens)
-        plan_issues = (*src.issues, *result.issues)
+        plan_issues = tuple(replace(i, file=path.name) for i in (*src.issues, *result.issues))
         issues.extend(plan_issues)
         parsed.append(
             ParsedPlan(src.plan, tuple(result.sections), tuple(tasks), tuple(chunks), plan_issues)
         )
     return parsed, table, issues
+
+
+def serving_task_counts(index_dir: Path) -> dict[str, int]:
+    """Tasks per plan in the index now in service ({} when there is none or it is unreadable)."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        return {}
+    try:
+        data = json.loads((index_dir / "gens" / gen / "tables.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    counts: dict[str, int] = {}
+    for t in data.get("tasks", []):
+        counts[t["plan_id"]] = counts.get(t["plan_id"], 0) + 1
+    return counts
+
+
+def task_losses(parsed: list[ParsedPlan], serving: dict[str, int], force: bool) -> list[Issue]:
+    """A plan that loses all, or more than half, of its tasks versus the serving index is an
+    error unless forced (then a warning): an emptied or truncated file must not replace it."""
+    out: list[Issue] = []
+    for p in parsed:
+        before, now = serving.get(p.plan.id, 0), len(p.tasks)
+        if before and now * 2 < before:
+            what = "全部任务" if now == 0 else "一半以上的任务"
+            out.append(
+                Issue(
+                    p.plan.id,
+                    0,
+                    f"与在用索引相比失去{what}（{before} 项 → {now} 项）"
+                    + ("；已按 --force 接受" if force else "；如确属修订，请加 --force 重新运行"),
+                    "warning" if force else "error",
+                    p.plan.source_file,
+                )
+            )
+    return out
 
 
 def _embed_plan(
@@ -169,6 +227,10 @@ def build_index(settings: Settings, progress: bool = False, force: bool = False)
     started = time.perf_counter()
     with _build_lock(settings.index_dir):
         parsed, table, issues = parse_corpus(settings)
+        issues += task_losses(parsed, serving_task_counts(settings.index_dir), force)
+        errors = [i for i in issues if i.level == "error"]
+        if errors:
+            raise IngestError(errors)
         if not parsed:
             raise PlanFormatError(
                 f"{settings.corpus_dir} 中没有可用的方案文件；" + "；".join(map(str, issues))
@@ -207,7 +269,7 @@ def build_index(settings: Settings, progress: bool = False, force: bool = False)
             gen,
             len(plans),
             len(tasks),
-            len(registry.units),
+            len(registry.scoped),
             len(chunks),
             time.perf_counter() - started,
             reusable,
@@ -264,7 +326,7 @@ def _write_generation(
         "plans": [asdict(p.plan) for p in parsed],
         "sections": [asdict(s) for p in parsed for s in p.sections],
         "tasks": [asdict(t) for p in parsed for t in p.tasks],
-        "units": [asdict(u) for u in registry.units.values()],
+        "units": [asdict(u) for u in registry.scoped.values()],  # one per (region, name)
         "chunks": [{**asdict(c), "id": c.id} for p in parsed for c in p.chunks],
         "issues": [asdict(i) for i in issues],
     }

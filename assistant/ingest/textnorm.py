@@ -11,13 +11,50 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Section markers of this genre, by level: 一、 /（一）/ 1. /（1）
+from .notes import LABEL_RE
+
+# Section markers of this genre, by level: 一、 /（一）/ 1. or 1、 /（1）/ ①
+CN_DIGITS = "零一二三四五六七八九"
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 MARKERS = (
-    (1, re.compile(r"^([一二三四五六七八九十]+)\s*、\s*")),
-    (2, re.compile(r"^[（(]\s*([一二三四五六七八九十]+)\s*[)）]\s*")),
-    (3, re.compile(r"^(\d{1,3})\s*[.．、](?!\d)\s*")),
+    (1, re.compile(r"^([一二三四五六七八九十百]+)\s*、\s*")),
+    (2, re.compile(r"^[（(]\s*([一二三四五六七八九十百]+)\s*[)）]\s*")),
+    (3, re.compile(r"^(\d{1,3})\s*(?:[.．](?!\d)|、)\s*")),
     (4, re.compile(r"^[（(]\s*(\d{1,3})\s*[)）]\s*")),
+    (5, re.compile(rf"^([{CIRCLED}])\s*")),
 )
+# "11.121人才梯队项目…": item 11 whose text starts with digits (a decimal at the start of a
+# paragraph is read this way only where an item number is expected)
+DIGIT_TEXT_MARKER = re.compile(r"^(\d{1,3})\s*[.．]\s*(?=\d)")
+
+
+def cn_number(text: str) -> int | None:
+    """一 → 1, 十二 → 12, 二十 → 20, 一百零三 → 103; None for anything else."""
+    if not text or any(ch not in CN_DIGITS + "十百" for ch in text):
+        return None
+    total, cur = 0, 0
+    for ch in text:
+        if ch == "百":
+            total += (cur or 1) * 100
+            cur = 0
+        elif ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        else:
+            cur = CN_DIGITS.index(ch)
+    return total + cur
+
+
+def marker_number(marker: str) -> int | None:
+    """The number a printed marker stands for: '11.' → 11, '（三）' → 3, '⑤' → 5."""
+    core = re.sub(r"[\s.．、（()）]", "", marker)
+    if core.isascii() and core.isdigit():
+        return int(core)
+    if len(core) == 1 and core in CIRCLED:
+        return CIRCLED.index(core) + 1
+    return cn_number(core)
+
+
 FURNITURE_RE = re.compile(r"^[-—－–\s]*\d{1,3}[-—－–\s]*$|^第\s*\d+\s*页(共\s*\d+\s*页)?$")
 SENTENCE_END = "。！？；;：:"
 CLOSERS = ")）"
@@ -64,7 +101,7 @@ def is_hard_wrapped(lines: list[str]) -> bool:
     if len(lengths) < 8:
         return False
     width = lengths[int(len(lengths) * 0.9)]
-    full = [ln for ln in lines if ln and len(ln) >= 0.8 * width]
+    full = [ln for ln in lines if ln and len(ln) >= 0.8 * width and not LABEL_RE.match(ln)]
     open_ended = [ln for ln in full if ln[-1] not in SENTENCE_END + CLOSERS]
     return width <= 60 and len(open_ended) >= 0.4 * len(full)
 
@@ -103,7 +140,9 @@ def _starts_paragraph(cur: list[str], line: str, width: int) -> bool:
         return False  # a paragraph never ends inside brackets (a unit label cut mid-way)
     if len(prev) < 0.75 * width:  # a short line ends its paragraph
         return True
-    if line.startswith(BLOCK_STARTERS):
+    if line.startswith(BLOCK_STARTERS) or LABEL_RE.match(line):
+        return True  # a 牵头单位：/完成时限： line after a task is a paragraph of its own
+    if LABEL_RE.match(prev) and marker_level(line):
         return True
     mk = marker_level(line)
     if mk is None:

@@ -17,20 +17,69 @@ from ..records import Plan, Task, Unit
 
 SEPARATORS = "、，,；;"
 LEVELS = "省市州盟区县旗镇乡"  # the government levels a plan's region can end with
+# A group of units rather than one department, at any level: 各区、县级各部门、市直有关单位、
+# 区政府各部门、相关部门、其他有关单位、领导小组成员单位 …
 COLLECTIVE_RE = re.compile(
-    rf"^([{LEVELS}]{{1,2}}级|[{LEVELS}](政府|委)?)?各|^相关|^有关|成员单位$|^项目牵头单位$"
+    rf"^(?:[{LEVELS}]{{1,2}}(?:级|直|属|政府|委)?)?(?:各|有关|相关|其他)|成员单位$|^项目牵头单位$"
+)
+# Bare administrative words that continue a collective list: 各区、县级市 / 各乡镇、街道办事处
+GENERIC_UNIT_RE = re.compile(
+    r"^(?:(?:县级市|自治县|自治州|街道办事处|乡镇|镇街|街道|区县|[区县市州旗乡镇])"
+    r"(?:人民政府|政府|办事处|管委会)?)+$"
 )
 ETC_SUFFIX_RE = re.compile(r"等(责任|相关|有关)?(部门|单位)$")
 PAREN_ALIAS_RE = re.compile(r"^(.+?)[（(](.+?)[)）]$")
+LEAD_MARK_RE = re.compile(r"[（(]\s*牵\s*头\s*(?:单位|部门)?\s*[)）]")
+# What a single department's name ends with (used to tell a unit note from other brackets)
+UNIT_SUFFIX_RE = re.compile(
+    r"(?:局|委|办|厅|部|中心|政府|院|银行|人行|会|公司|组|队|所|署|站|处|室|馆|团|社|集团|办事处|街道"
+    r"|科|股|台|校|园|区|镇|乡|委员会|指挥部|管委会|总队|支队|大队|分局|支行|分行)$"
+)
+NOT_UNIT_START = (
+    "由",
+    "请",
+    "应",
+    "要",
+    "并",
+    "可",
+    "需",
+    "将",
+    "在",
+    "对",
+    "按",
+    "经",
+    "从",
+    "向",
+)
+
+
+def is_collective(name: str) -> bool:
+    """A group of units (各区、县级市 / 县级各部门 / 各有关单位), never one department."""
+    return bool(COLLECTIVE_RE.search(name))
+
+
+def looks_like_unit(name: str) -> bool:
+    """True when a printed name has the shape of a government unit: a department name (ends with
+    局/委/办/中心/…, at least three characters) or a collective. Used to tell unit notes from
+    other brackets and to place table cells; never to reject units a label names."""
+    if not 2 <= len(name) <= 40 or re.search(r"[\s。！？!?：:“”\"《》]", name):
+        return False
+    if name.startswith(NOT_UNIT_START) or re.search(r"\d", name):
+        return False
+    if is_collective(name):
+        return True
+    return len(name) >= 3 and bool(UNIT_SUFFIX_RE.search(name))
 
 
 def split_units(text: str) -> list[tuple[str, str | None]]:
     """Split a printed unit list into (name, alias-in-parentheses) pairs.
 
     Splits on 、，；(never inside parentheses), on 及 before a collective
-    (县科技局及各行业主管部门), and drops a trailing 等责任部门.
+    (县科技局及各行业主管部门), and drops a trailing 等责任部门. Bare level words that continue
+    a collective (各区、县级市) stay with it: they are one group, not a department.
     """
     parts: list[str] = []
+    seps: list[str] = []
     depth, cur = 0, ""
     for ch in text:
         if ch in "（(":
@@ -39,23 +88,48 @@ def split_units(text: str) -> list[tuple[str, str | None]]:
             depth = max(0, depth - 1)
         if ch in SEPARATORS and depth == 0:
             parts.append(cur)
+            seps.append(ch)
             cur = ""
         else:
             cur += ch
     parts.append(cur)
     out: list[tuple[str, str | None]] = []
-    for part in parts:
+    prev_collective = False
+    for i, part in enumerate(parts):
         for piece in re.split(r"及(?=各|相关|有关|其他)", part.strip().strip("。.")):
             name = re.sub(r"\s+", "", piece)
             if not name:
                 continue
+            joined = i > 0 and seps[i - 1] == "、"
+            if (
+                prev_collective
+                and joined
+                and out
+                and GENERIC_UNIT_RE.match(name.removeprefix("各"))
+            ):
+                out[-1] = (f"{out[-1][0]}、{name}", None)  # 各区、县级市: one collective
+                continue
             if not name.startswith("各") and ETC_SUFFIX_RE.search(name):
                 name = ETC_SUFFIX_RE.sub("", name) or name
             alias = None
-            if m := PAREN_ALIAS_RE.match(name):
+            if not is_collective(name) and (m := PAREN_ALIAS_RE.match(name)):
                 name, alias = m.group(1), m.group(2)
+            prev_collective = is_collective(name)
             out.append((name, alias))
     return out
+
+
+def split_lead_marks(text: str) -> tuple[str, str]:
+    """'X（牵头）、Y、Z（牵头）' → ('X、Z', 'Y'): units marked （牵头） in a 责任单位 list lead."""
+    if not LEAD_MARK_RE.search(text):
+        return "", text
+    lead: list[str] = []
+    rest: list[str] = []
+    for piece in re.split(r"[、，,；;]", text):
+        if not piece.strip():
+            continue
+        (lead if LEAD_MARK_RE.search(piece) else rest).append(LEAD_MARK_RE.sub("", piece).strip())
+    return "、".join(lead), "、".join(rest)
 
 
 @dataclass(frozen=True)
@@ -117,72 +191,105 @@ def auto_aliases(name: str, region: str) -> set[str]:
     return out - {name}
 
 
+def _merged(units: list[Unit]) -> Unit:
+    """One by-name view of same-named units of several regions (plans and aliases together)."""
+    return Unit(
+        units[0].name,
+        tuple(sorted({a for u in units for a in u.aliases})),
+        tuple(sorted({p for u in units for p in u.plans})),
+        units[0].collective,
+        "",
+    )
+
+
 class UnitRegistry:
-    """Canonical units across plans, with alias lookup scoped by plan."""
+    """Canonical units across plans, with alias lookup scoped by plan.
+
+    A unit's identity is (issuing region, name): 市发展改革委 of two cities are two units, each
+    with its own aliases and plans, while one region's plans share theirs. `units` keeps a
+    by-name view (the plans of every region using the name) for callers that already work
+    plan by plan; `scoped` holds the units themselves.
+    """
 
     def __init__(self, units: Iterable[Unit], plans: dict[str, Plan], table: AliasTable):
-        self.units: dict[str, Unit] = {u.name: u for u in units}
         self.plans = plans
-        # alias -> [(canonical name, plan ids it is valid for)]
+        self.scoped: dict[tuple[str, str], Unit] = {(u.region, u.name): u for u in units}
+        by_name: dict[str, list[Unit]] = {}
+        for u in self.scoped.values():
+            by_name.setdefault(u.name, []).append(u)
+        self._by_name = by_name
+        self.units: dict[str, Unit] = {
+            name: us[0] if len(us) == 1 else _merged(us) for name, us in by_name.items()
+        }
+        # alias -> [(canonical name, plan ids it is valid for)]: scoped to the unit's region
         self._index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        for u in self.units.values():
+        for u in self.scoped.values():
             for alias in (u.name, *u.aliases):
                 self._index.setdefault(alias, []).append((u.name, u.plans))
         for e in table.entries:
-            if e.name not in self.units:
-                continue
-            scope = tuple(
-                pid
-                for pid in self.units[e.name].plans
-                if e.region is None or plans[pid].region == e.region
-            )
-            for alias in e.aliases:
-                if (e.name, scope) not in self._index.setdefault(alias, []):
-                    self._index[alias].append((e.name, scope))
+            for u in by_name.get(e.name, []):
+                scope = tuple(
+                    pid
+                    for pid in u.plans
+                    if e.region is None or (pid in plans and plans[pid].region == e.region)
+                )
+                for alias in e.aliases:
+                    if scope and (e.name, scope) not in self._index.setdefault(alias, []):
+                        self._index[alias].append((e.name, scope))
         self._by_length = sorted(self._index, key=len, reverse=True)
 
     @classmethod
     def build(
         cls, plans: dict[str, Plan], tasks: Iterable[Task], table: AliasTable
     ) -> UnitRegistry:
-        scopes: dict[str, set[str]] = {}
+        scopes: dict[tuple[str, str], set[str]] = {}
         for t in tasks:
             for name in t.units():
-                scopes.setdefault(name, set()).add(t.plan_id)
+                scopes.setdefault((plans[t.plan_id].region, name), set()).add(t.plan_id)
         units = []
-        for name, pids in sorted(scopes.items()):
-            aliases: set[str] = set()
-            for pid in pids:
-                aliases |= auto_aliases(name, plans[pid].region)
+        for (region, name), pids in sorted(scopes.items()):
+            aliases = auto_aliases(name, region)
             for e in table.entries:
-                if e.name == name:
+                if e.name == name and (e.region is None or e.region == region):
                     aliases |= set(e.aliases)
             units.append(
                 Unit(
                     name,
-                    tuple(sorted(aliases)),
+                    tuple(sorted(aliases - {name})),
                     tuple(sorted(pids)),
-                    bool(COLLECTIVE_RE.search(name)),
+                    is_collective(name),
+                    region,
                 )
             )
         return cls(units, plans, table)
 
     def resolve(self, query: str, plan_ids: Iterable[str] | None = None) -> list[Unit]:
-        """Units a name refers to, within the given plans (all plans if None).
+        """Units a name refers to, within the given plans (all plans if None), one per name.
 
         Exact name or alias first; otherwise units whose name contains the query
-        (卫生健康 → 县卫生健康委) or is contained in it.
+        (卫生健康 → 县卫生健康委) or is contained in it. A name that two regions' units share
+        comes back once, with only the plans of the regions it was found in.
         """
         q = re.sub(r"\s+", "", query)
         scope = set(plan_ids) if plan_ids else set(self.plans)
-        hits = [n for n, pids in self._index.get(q, []) if scope & set(pids)]
+        hits = [
+            u
+            for n, pids in self._index.get(q, [])
+            if scope & set(pids)
+            for u in self._by_name.get(n, [])
+            if scope & set(pids) & set(u.plans)
+        ]
         if not hits and len(q) >= 2:
             hits = [
-                u.name
-                for u in self.units.values()
+                u
+                for u in self.scoped.values()
                 if scope & set(u.plans) and (q in u.name or (len(u.name) >= 3 and u.name in q))
             ]
-        return [self.units[n] for n in dict.fromkeys(hits)]
+        by_name: dict[str, list[Unit]] = {}
+        for u in hits:
+            if u not in by_name.setdefault(u.name, []):
+                by_name[u.name].append(u)
+        return [us[0] if len(us) == 1 else _merged(us) for us in by_name.values()]
 
     def mentions(
         self, text: str, plan_ids: Iterable[str] | None = None

@@ -45,8 +45,9 @@ def find_duties(store: IndexStore, unit: str, plan_id: str | None, role: Role) -
     if not units:
         return None
     found: list[Task] = []
-    for u in units:
-        found += [t for t in store.tasks_for_unit(u.name, plan_id or None, role) if t not in found]
+    for u in units:  # a unit is its own region's: only its plans' tasks
+        for pid in [plan_id] if plan_id else u.plans:
+            found += [t for t in store.tasks_for_unit(u.name, pid, role) if t not in found]
     found.sort(key=lambda t: (t.plan_id, t.number))
     return Duties(unit, tuple(u.name for u in units), plan_id or None, role, tuple(found))
 

@@ -104,7 +104,7 @@ def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -
             Hit(
                 chunk,
                 score,
-                store.task(chunk.plan_id, chunk.task_number) if chunk.task_number else None,
+                store.task(chunk.plan_id, chunk.task_number) if chunk.task_number is not None else None,
             )
         )
     return hits[:k]

@@ -75,12 +75,17 @@ def test_cli_tasks_acceptance(index_settings) -> None:  # type: ignore[no-untype
     assert bad.returncode == 2 and "没有找到单位" in bad.stderr
 
 
-def test_broken_plan_file_is_reported_not_fatal(tmp_path: Path) -> None:
+def test_broken_plan_file_refuses_the_build(tmp_path: Path) -> None:
+    """A file that cannot be read is an error naming it, not a plan silently left out
+    (issue 13); tests/ingest/test_ingest_safety.py checks the serving index stays."""
+    from assistant.ingest.index import IngestError
+
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 nonsense")
-    summary = build_index(make_settings(tmp_path, corpus_dir=corpus, embed_mode="hash"))
-    assert summary.plans == 2 and any("broken" in i and "PDF" in i for i in summary.issues)
+    with pytest.raises(IngestError, match=r"broken\.pdf.*PDF"):
+        build_index(make_settings(tmp_path, corpus_dir=corpus, embed_mode="hash"))
+    assert current_generation(tmp_path / "index") is None
 
 
 def test_forced_rebuild_is_a_new_generation_and_keeps_the_live_one(tmp_path: Path) -> None:
