@@ -149,11 +149,11 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
     ranked_by_support = [t for _, _, t in sorted((-s, i, t) for i, (s, t) in enumerate(scored))]
     support = {t: s for s, t in scored}
     best = support[ranked_by_support[0]]
+    home = _own_heading(store, ranked_by_support[0])
     if single:
         # the best task, and others only while they say as much of the question
         keep = [t for t in ranked_by_support[:limit] if support[t] >= best]
     else:
-        home = _own_heading(store, ranked_by_support[0])
         # tasks that say half as much as the best, and the best task's siblings under its own
         # heading that say some of it (the data-security task beside the sensitive-data one)
         keep = [
@@ -265,46 +265,59 @@ SECTION_FACTS = {
 
 
 def gather_plan_facts(store: IndexStore, q: Query) -> Evidence:
+    from .understand import facts_in
+
+    # "哪个单位发的？哪天印发的？": every short fact the question asks, in the order asked
+    names = [q.fact or ""] + [n for n in facts_in(q.text) if n != q.fact and n in SHORT_FACTS]
     facts: list[Fact] = []
     for pid in q.plan_ids:
-        plan = store.plans[pid]
-        header = next(
-            (c for c in store.chunks.values() if c.plan_id == pid and c.kind == "header"), None
-        )
-        name = q.fact or ""
-        if name in ("doc_number", "issued", "issuer", "title"):
-            value = {
-                "doc_number": plan.doc_number or "",
-                "issued": plan.issued or "",
-                "issuer": plan.issuer,
-                "title": plan.title,
-            }[name]
-            facts.append(Fact(pid, name, value, header))
-        elif name == "task_count":
-            n = len(store.plan_tasks(pid))
-            stated = next(
-                (c for c in store.chunks.values()
-                 if c.plan_id == pid and c.kind == "body" and re.search(rf"{n}\s*项", c.text)),
-                None,
-            )
-            last = store.plan_tasks(pid)[-1] if n else None
-            # cite the sentence that states the total, else the last numbered task itself
-            facts.append(Fact(pid, name, str(n), stated or (store.task_chunk(last) if last else None)))
-        elif name == "period":
-            chunk = next(
-                (c for c in store.chunks.values()
-                 if c.plan_id == pid and re.search(r"经过\s*\S{1,3}\s*年", c.text)),
-                None,
-            )
-            period = re.search(r"经过\s*(\S{1,3}?)\s*年", chunk.text) if chunk else None
-            facts.append(Fact(pid, name, period.group(1) if period else "", chunk))
-        elif name in SECTION_FACTS:
-            fact = _section_fact(store, pid, name)
-            if fact:
-                facts.append(fact)
+        for name in names:
+            facts += _plan_fact(store, pid, name)
     if not facts:
         return Evidence("not_covered", reasons=("方案中没有这一部分",))
     return Evidence("answered", facts=tuple(facts))
+
+
+SHORT_FACTS = ("doc_number", "issued", "issuer", "title", "task_count", "period")
+
+
+def _plan_fact(store: IndexStore, pid: str, name: str) -> list[Fact]:
+    facts: list[Fact] = []
+    plan = store.plans[pid]
+    header = next(
+        (c for c in store.chunks.values() if c.plan_id == pid and c.kind == "header"), None
+    )
+    if name in ("doc_number", "issued", "issuer", "title"):
+        value = {
+            "doc_number": plan.doc_number or "",
+            "issued": plan.issued or "",
+            "issuer": plan.issuer,
+            "title": plan.title,
+        }[name]
+        facts.append(Fact(pid, name, value, header))
+    elif name == "task_count":
+        n = len(store.plan_tasks(pid))
+        stated = next(
+            (c for c in store.chunks.values()
+             if c.plan_id == pid and c.kind == "body" and re.search(rf"{n}\s*项", c.text)),
+            None,
+        )
+        last = store.plan_tasks(pid)[-1] if n else None
+        # cite the sentence that states the total, else the last numbered task itself
+        facts.append(Fact(pid, name, str(n), stated or (store.task_chunk(last) if last else None)))
+    elif name == "period":
+        chunk = next(
+            (c for c in store.chunks.values()
+             if c.plan_id == pid and re.search(r"经过\s*\S{1,3}\s*年", c.text)),
+            None,
+        )
+        period = re.search(r"经过\s*(\S{1,3}?)\s*年", chunk.text) if chunk else None
+        facts.append(Fact(pid, name, period.group(1) if period else "", chunk))
+    elif name in SECTION_FACTS:
+        fact = _section_fact(store, pid, name)
+        if fact:
+            facts.append(fact)
+    return facts
 
 
 def _section_fact(store: IndexStore, pid: str, name: str) -> Fact | None:

@@ -42,14 +42,20 @@ def _wrapper_re() -> re.Pattern[str]:
     w = lexicon()["wrappers"]
     words = w["greetings"] + w["thanks"] + w["politeness"] + w["chatter"]
     # a wrapper counts only as a whole piece: at either end, followed by punctuation or the rest
-    return re.compile(rf"^(?:(?:{_alternation(words)})[{re.escape(PUNCT)}]*)+", re.I)
+    particles = "".join(w.get("particles", []))
+    return re.compile(
+        rf"^(?:(?:{_alternation(words)})[{particles}]*[{re.escape(PUNCT)}]*)+", re.I
+    )
 
 
 @lru_cache(maxsize=1)
 def _tail_re() -> re.Pattern[str]:
     w = lexicon()["wrappers"]
     words = w["thanks"] + w["greetings"] + w["chatter"]
-    return re.compile(rf"(?:[{re.escape(PUNCT)}]*(?:{_alternation(words)}))+[{re.escape(PUNCT)}]*$", re.I)
+    particles = "".join(w.get("particles", []))
+    return re.compile(
+        rf"(?:[{re.escape(PUNCT)}]*(?:{_alternation(words)})[{particles}]*)+[{re.escape(PUNCT)}]*$", re.I
+    )
 
 
 @lru_cache(maxsize=4)

@@ -130,7 +130,12 @@ def role_in(text: str) -> Role | None:
 
 
 def fact_in(text: str) -> str | None:
-    return next((name for name, pat in fact_patterns() if pat.search(text)), None)
+    return next(iter(facts_in(text)), None)
+
+
+def facts_in(text: str) -> list[str]:
+    """Every plan fact a question asks about, in the lexicon's order."""
+    return [name for name, pat in fact_patterns() if pat.search(text)]
 
 
 def _without_slots(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
@@ -189,7 +194,8 @@ def understand_turn(
         text = text + " " + " ".join(_english_units(text))
     mentions = tuple(
         a for a, _ in registry.mentions(_unquoted(text, registry), plan_ids)
-        if not re.search(re.escape(a) + r"(方面|领域|相关|有关|类)", text)  # "市场监管方面" is a topic
+        # "市场监管方面" names a topic; "跟发改委有关的任务" still names a department
+        if not (rx("topic_after").search(text[text.find(a) + len(a):][:4]) and not rx("org_suffix").search(a))
     )
     units = _resolve(mentions, registry, plan_ids)
     numbers = task_numbers_in(text)
@@ -231,7 +237,8 @@ def _classify(
         or (rx("list").search(rest) and not pattern("figures", "ask").search(rest))
     )
     if q.units and asks_tasks and not rx("who").search(rest):
-        if not (fact and not rx("taskword").search(rest)):
+        # "商务委牵头的一共有几项？" counts the unit's tasks, not the plan's
+        if not (fact and fact != "task_count" and not rx("taskword").search(rest)):
             return {"intent": "unit_tasks"}
     if fact and not q.units:
         return {"intent": "plan_facts", "fact": fact}
