@@ -149,8 +149,8 @@ def units_line(task: Task, lang: str = "zh") -> str:
     lead = task.lead_text or "（未列明）"
     resp = task.responsible_text or "（未列明）"
     if lang == "en":
-        return f"Lead: {lead}; {task.role_word}: {resp}"
-    return f"牵头单位：{lead}；{task.role_word}：{resp}"
+        return f"Lead: {lead}; {task.role_word}: {resp}" + (f"; deadline: {task.deadline}" if task.deadline else "")
+    return f"牵头单位：{lead}；{task.role_word}：{resp}" + (f"；完成时限：{task.deadline}" if task.deadline else "")
 
 
 def printed_name(unit: str, tasks: list[Task]) -> str:
@@ -270,6 +270,11 @@ def compose_task_units(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
                   else f"{plan}第{t.number}项未列明{t.role_word}，由{lead}牵头。")
         else:
             d.say(f"{plan}第{t.number}项由{lead}牵头" + (f"，{t.role_word}为{resp}。" if resp else f"，未列明{t.role_word}。"))
+        if q.asks_deadline:  # "第12项什么时候完成？": the plan's own 完成时限, or that it sets none
+            if en:
+                d.say(f"Deadline: {t.deadline}." if t.deadline else "The plan sets no deadline for this task.")
+            else:
+                d.say(f"完成时限：{t.deadline}。" if t.deadline else "方案未写明这项任务的完成时限。")
     for n in ev.missing_numbers:
         d.say(f"No task {n} in the plans asked about." if en else f"所选方案中没有第{n}项任务。")
     _grouped_by_plan(tasks, ev.topic, ctx, d, counts=False)

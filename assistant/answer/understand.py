@@ -70,6 +70,7 @@ class Query:
     lang: Lang = "zh"
     follow_up: bool = False
     subset: bool = False  # "其中哪些…": filter the previous answer's tasks
+    asks_deadline: bool = False  # "什么时候完成？": the task's 完成时限
     wants_count: bool = False
     smalltalk: str = ""
     politeness: str = ""  # thanks / greeting around the question (answered as such if nothing else is)
@@ -203,9 +204,11 @@ def understand_turn(
     topic = topic_words(text, mentions, plans)
     focus = focus_text(text, mentions, plans) if topic else ""
     wants_count = bool(rx("count").search(text))
+    asks_deadline = bool(rx("deadline").search(text))
     base = Query(
         text, "applies", plan_ids, units, mentions, numbers, role or "any", None, topic, lang,
         wants_count=wants_count, plan_named=bool(mentioned), about=text, focus=focus,
+        asks_deadline=asks_deadline,
         politeness=wrapper_kind(turn) or "",
     )
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
@@ -309,6 +312,7 @@ def _follow_up(
         follow_up=True,
         subset=False,
         wants_count=q.wants_count or previous.wants_count,
+        asks_deadline=q.asks_deadline,
         plan_named=bool(mentioned),
     )
 

@@ -22,6 +22,7 @@ PLAN = """东湖区人民政府办公室关于印发东湖区服务业扩大开�
 （一）扩大开放
 1. 支持外商投资设立职业技能培训机构，开展面向企业的技能培训服务。（牵头单位：区人力社保局；责任单位：区商务局、区教育局）
 2. 推进跨境电商综合服务平台建设，发展保税仓储和海外仓。（牵头单位：区商务局；责任单位：区级各部门）
+完成时限：2025年底前
 3. 支持社会资本举办养老服务机构，加大养老服务供给。（牵头单位：区民政局；责任单位：区卫生健康局）
 三、保障措施
 （一）加强组织领导。区服务业扩大开放工作领导小组统筹推进各项任务。
@@ -76,3 +77,13 @@ def test_district_topics_facts_english_and_scope(district) -> None:  # type: ign
     assert a.lang == "en" and a.summary.startswith("Task 1 of the Donghu plan") and "区人力社保局" in a.summary
     assert ask(district, "今天天气怎么样？").status == "out_of_scope"
     assert ask(district, "东湖区公租房怎么申请？").status == "not_covered"
+
+
+def test_deadline_is_stated_from_the_plan(district) -> None:  # type: ignore[no-untyped-def]
+    a = ask(district, "第2项什么时候完成？")
+    assert "完成时限：2025年底前" in a.answer and a.checks["ok"], a.answer
+    b = ask(district, "第1项什么时候完成？")
+    assert "未写明这项任务的完成时限" in b.answer and "2025" not in b.answer
+    # a unit's list shows the deadline with the task that has one
+    c = ask(district, "区商务局牵头哪些任务？")
+    assert "完成时限：2025年底前" in c.answer and c.checks["ok"], c.answer
