@@ -127,7 +127,7 @@ class Draft:
         n = len(items) + 1
         text = excerpt(task.text, terms)
         items.append(Item(m, task.plan_id, task.number, text, task.lead_text,
-                          task.responsible_text, task.role_word).__dict__)
+                          task.responsible_text, task.role_word, task.deadline).__dict__)
         plan = ctx.plans[task.plan_id]
         label = f"Task {task.number}" if self.lang == "en" else f"第{task.number}项"
         if named:
@@ -149,7 +149,7 @@ def units_line(task: Task, lang: str = "zh") -> str:
     lead = task.lead_text or "（未列明）"
     resp = task.responsible_text or "（未列明）"
     if lang == "en":
-        return f"Lead: {lead}; {task.role_word}: {resp}" + (f"; deadline: {task.deadline}" if task.deadline else "")
+        return f"Lead: {lead}; Responsible ({task.role_word}): {resp}" + (f"; deadline: {task.deadline}" if task.deadline else "")
     return f"牵头单位：{lead}；{task.role_word}：{resp}" + (f"；完成时限：{task.deadline}" if task.deadline else "")
 
 

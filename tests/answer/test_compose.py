@@ -113,7 +113,7 @@ def test_plan_fact_lines_cite_and_english_frame() -> None:
     assert d.lines == ["《东湖区服务业开放实施方案》的文号为东府发〔2024〕3号 [1]。"]
     en = compose(C.compose_task_units, q("task_units", lang="en"), Evidence("answered", (TaskGroup("task", PLAN.id, (T1,)),)), "en")
     assert en.lines[0].startswith("Task 1 of the Donghu plan (《东湖区服务业开放实施方案》) is led by 区人力社保局")
-    assert en.lines[2] == "   Lead: 区人力社保局; 配合单位: 区商务局"
+    assert en.lines[2] == "   Lead: 区人力社保局; Responsible (配合单位): 区商务局"
 
 
 def test_not_covered_never_echoes_the_question_and_offers_closest() -> None:

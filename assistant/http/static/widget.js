@@ -81,6 +81,7 @@
       lead: "牵头",
       leadUnit: "牵头单位",
       responsibleUnit: "责任单位",
+      deadline: "完成时限",
       colon: "：",
       notListed: "未列明",
       via: "引用原因：责任单位写为“{0}”",
@@ -136,6 +137,7 @@
       lead: "Lead",
       leadUnit: "Lead",
       responsibleUnit: "Responsible",
+      deadline: "Deadline",
       colon: ": ",
       notListed: "not listed",
       via: "Cited because the responsible units read “{0}”",
@@ -1085,11 +1087,18 @@
     lead.forEach(function (u) {
       row.appendChild(h("span", { class: "unit lead", text: u }));
     });
-    row.appendChild(h("span", { class: "ulabel", text: (item.role_word || S.responsibleUnit) + S.colon }));
+    // the plan's own role word; in English with the English word first
+    var role = item.role_word || S.responsibleUnit;
+    if (LANG === "en" && item.role_word) role = S.responsibleUnit + " (" + item.role_word + ")";
+    row.appendChild(h("span", { class: "ulabel", text: role + S.colon }));
     if (!resp.length) row.appendChild(h("span", { class: "ulabel", text: S.notListed }));
     resp.forEach(function (u) {
       row.appendChild(h("span", { class: "unit", text: u }));
     });
+    if (item.deadline) {
+      row.appendChild(h("span", { class: "ulabel", text: S.deadline + S.colon }));
+      row.appendChild(h("span", { class: "deadline", text: String(item.deadline) }));
+    }
     return row;
   }
 
