@@ -122,6 +122,8 @@ def main() -> int:
                     text = root.locator(".answer").last.inner_text()
                     transcript.append(f"## {name}: {question}\n{text}\n")
                     if not only or name in only:
+                        # the answer's first lines (summary, count), as a reader starts
+                        root.locator(".answer").last.evaluate("e => e.scrollIntoView({block: 'start'})")
                         page.screenshot(path=str(out / f"answer-{name}.png"))
                 page.close()
             browser.close()

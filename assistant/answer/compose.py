@@ -328,7 +328,13 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         if g.key == "only":
             d.counts.add(len(g.tasks))
             if not g.tasks:
-                d.say(f"{plan} has nothing the other plan lacks." if en else f"{plan}没有另一方案所缺的相关任务。")
+                paired = any(t.plan_id == g.plan_id for b in ev.groups if b.key == "both"
+                             for pair in b.pairs for t in pair)
+                if paired:
+                    d.say(f"Only in {plan}: none (each of its tasks on this has a counterpart below)." if en
+                          else f"仅{plan}有的：无（它在这方面的任务在另一方案中都有对应，见下）。")
+                else:
+                    d.say(f"{plan} has no task on this." if en else f"{plan}没有这方面的任务。")
                 continue
             d.group(f"Only in {plan} ({len(g.tasks)}):" if en else f"仅{plan}有（{len(g.tasks)} 项）：", g.plan_id)
             for t in g.tasks:

@@ -101,7 +101,7 @@ def test_compare_lists_only_in_one_and_both() -> None:
     C.compose_compare(q("compare", topic="电商"), ev, ctx, d)
     text = "\n".join(d.lines)
     assert "仅《东湖区服务业开放实施方案》有（1 项）" in text
-    assert "《西山区实施方案》没有另一方案所缺的相关任务" in text
+    assert "仅《西山区实施方案》有的：无（它在这方面的任务在另一方案中都有对应，见下）" in text
     assert "两个方案都有的" in text and "↔ 《西山区实施方案》第5项" in text
     assert d.groups[-1]["items"][0]["related"][0]["task_number"] == 5
 
