@@ -53,6 +53,8 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the commands run: nothing they write lands in the checkout."""
     root = tmp_path_factory.mktemp("readme")
     (root / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    # the commands read plan files by the paths the README gives them (read-only)
+    (root / "corpus").symlink_to(Path(__file__).resolve().parents[2] / "corpus", target_is_directory=True)
     return root
 
 
