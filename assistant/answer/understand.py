@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
+from ..ingest.textnorm import cn_number
 from ..ingest.units import UnitRegistry
 from ..records import Plan
 from .language import Lang, Turn, lexicon, normalise, pattern, smalltalk_kind, wrapper_kind
@@ -33,7 +34,6 @@ Intent = Literal[
 ]
 Role = Literal["lead", "responsible", "any"]
 
-CN_DIGITS = dict(zip("零一二两三四五六七八九", (0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 NUM = r"[0-9]+|[一二两三四五六七八九十百零]+"
 TASKNO_RE = re.compile(
     rf"第\s*({NUM})\s*[项条个号]|({NUM})\s*号任务|任务\s*([0-9]+)|\b(?:task|item|no\.?|number|measure)\s*#?\s*([0-9]+)",
@@ -77,25 +77,6 @@ class Query:
     plan_named: bool = False  # the question itself names a plan
     about: str = ""  # the words retrieval uses: this turn's, or the earlier turn a follow-up refers to
     focus: str = ""  # the topic with its words still in place, for matching against task text
-
-
-def cn_number(s: str) -> int | None:
-    """'31' / '三十一' / '二' → int."""
-    if s.isdigit():
-        return int(s)
-    total, cur = 0, 0
-    for ch in s:
-        if ch in CN_DIGITS:
-            cur = CN_DIGITS[ch]
-        elif ch == "十":
-            total += (cur or 1) * 10
-            cur = 0
-        elif ch == "百":
-            total += (cur or 1) * 100
-            cur = 0
-        else:
-            return None
-    return total + cur
 
 
 def plan_names(plan: Plan) -> set[str]:

@@ -29,7 +29,10 @@ DIGIT_TEXT_MARKER = re.compile(r"^(\d{1,3})\s*[.．]\s*(?=\d)")
 
 
 def cn_number(text: str) -> int | None:
-    """一 → 1, 十二 → 12, 二十 → 20, 一百零三 → 103; None for anything else."""
+    """'31' → 31, 一 → 1, 十二 → 12, 二十 → 20, 两 → 2, 一百零三 → 103; None for anything else."""
+    if text.isdigit():
+        return int(text)
+    text = text.replace("两", "二")
     if not text or any(ch not in CN_DIGITS + "十百" for ch in text):
         return None
     total, cur = 0, 0
