@@ -323,6 +323,14 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return eval_main(settings, args)
 
 
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from .bench import main as bench_main
+    from .settings import PROJECT_ROOT
+
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else None
+    return bench_main(settings, args.quick, args.out or PROJECT_ROOT / "docs", sizes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant", description="实施方案政策助手（离线可用）")
     sub = p.add_subparsers(dest="command", required=True)
@@ -364,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--no-baseline", action="store_true", help="不运行基线对照")
     s.set_defaults(func=cmd_eval)
+    s = sub.add_parser("bench", help="测量回答延迟（与基线对照）、入库速度和方案数量扩展，写出 docs/benchmarks.md")
+    s.add_argument("--quick", action="store_true", help="快速冒烟（哈希嵌入、少量问题、2 个方案）")
+    s.add_argument("--out", type=Path, default=None, help="报告目录（默认 docs/）")
+    s.add_argument("--sizes", default=None, help="合成方案数量，逗号分隔（默认 2,20）")
+    s.set_defaults(func=cmd_bench)
     return p
 
 
