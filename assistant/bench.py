@@ -88,6 +88,15 @@ def _seed_plans(corpus: Path) -> list[tuple[dict[str, Any], str]]:
     return seeds
 
 
+def _letters(i: int) -> str:
+    """0 → aaa, 1 → aab, …: a digit-free code."""
+    out = ""
+    for _ in range(3):
+        i, r = divmod(i, 26)
+        out = chr(97 + r) + out
+    return out
+
+
 def synthetic_corpus(seed_corpus: Path, out: Path, n: int, seed: int = 7) -> list[str]:
     """Write n plans in the seeds' formats under `out`: each a seed with an invented region
     (name, short name), document number and date; the curated alias and synonym files are
@@ -113,19 +122,20 @@ def synthetic_corpus(seed_corpus: Path, out: Path, n: int, seed: int = 7) -> lis
         region = short + level
         body = text.replace(meta["region"], region).replace(meta["short_name"], short)
         year = 2018 + rng.randrange(8)
+        code = _letters(i)  # no digits: a plan's id and English name must not read as numbers
         new = {
             **meta,
-            "id": f"synth-{i:03d}",
+            "id": f"synth-{code}",
             "title": str(meta["title"]).replace(meta["short_name"], short),
             "issuer": str(meta["issuer"]).replace(meta["region"], region).replace(meta["short_name"], short),
             "region": region,
             "short_name": short,
-            "name_en": f"Synth{i:03d}",
+            "name_en": f"Synth {code.upper()}",
             "doc_number": f"{short}府发〔{year}〕{rng.randrange(1, 60)}号" if meta.get("doc_number") else "",
             "issued": f"{year}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
         }
-        (out / f"synth-{i:03d}.txt").write_text(body, "utf-8")
-        (out / f"synth-{i:03d}.toml").write_text(
+        (out / f"synth-{code}.txt").write_text(body, "utf-8")
+        (out / f"synth-{code}.toml").write_text(
             "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in new.items()), "utf-8"
         )
         shorts.append(short)
@@ -254,7 +264,7 @@ def _add_one_plan(report: Report, base_settings: Settings, work: Path, n: int) -
     corpus, index = work / f"corpus-{n}", work / f"index-{n}"
     tmp = work / "grow"
     synthetic_corpus(base_settings.corpus_dir, tmp, n + 1)
-    last = f"synth-{n:03d}"
+    last = f"synth-{_letters(n)}"
     for ext in ("txt", "toml"):
         shutil.copy(tmp / f"{last}.{ext}", corpus / f"{last}.{ext}")
     settings = _with(base_settings, corpus_dir=corpus, index_dir=index, aliases_file=None)
