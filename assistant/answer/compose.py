@@ -198,10 +198,55 @@ def _names(ctx: Context, plan_ids: list[str] | tuple[str, ...]) -> str:
 
 
 # ---- composers, one per intent ----
+# A list spanning more plans than this is listed in full only for its first plans (and about
+# this many items); every other plan gets its count, and the rest is left to the export or to a
+# question that names the plan. Two or three plans are never cut.
+LIST_PLANS = 3
+LIST_ITEMS = 40
+COUNTED_PLANS = 20  # plans named with their counts in the summary line, then "等"
+
+
 def compose_unit_tasks(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
     # plans where the unit has tasks first: the first line should answer, not say "none"
     pids = sorted(q.plan_ids, key=lambda p: not any(g.tasks for g in ev.groups if g.plan_id == p))
+    per_plan = {
+        p: len({t for g in ev.groups if g.plan_id == p for t in g.tasks}) for p in pids
+    }
+    if not q.subset and sum(1 for n in per_plan.values() if n) > LIST_PLANS:
+        shown: list[str] = []
+        for p in (p for p in pids if per_plan[p]):
+            if not shown or (len(shown) < LIST_PLANS and sum(per_plan[x] for x in shown) + per_plan[p] <= LIST_ITEMS):
+                shown.append(p)
+        hidden = [p for p in pids if per_plan[p] and p not in shown]
+        pids = shown
+    else:
+        hidden = []
+    _unit_task_lists(q, ev, ctx, d, pids)
+    if hidden:
+        _more_plans(ctx, d, hidden, per_plan)
+
+
+def _more_plans(ctx: Context, d: Draft, hidden: list[str], per_plan: dict[str, int]) -> None:
+    """The plans left out of a long list: their counts, then where the full list is."""
+    en = d.lang == "en"
+    rest = sum(per_plan[p] for p in hidden)
+    d.counts |= {len(hidden), rest, *(per_plan[p] for p in hidden)}
+    named = hidden[:COUNTED_PLANS]
+    if en:
+        parts = ", ".join(f"{ctx.plans[p].name_en or ctx.plans[p].short_name} ({per_plan[p]})" for p in named)
+        more = f" and {len(hidden) - len(named)} more" if len(hidden) > len(named) else ""
+        d.say(f"{len(hidden)} more plan(s) have such tasks: {parts}{more}.")
+        d.say(f"…the other {rest} task(s) are not listed here: name a plan, or export the full list.")
+    else:
+        parts = "、".join(f"{ctx.plans[p].short_name} {per_plan[p]} 项" for p in named)
+        more = "等" if len(hidden) > len(named) else ""
+        d.say(f"另有 {len(hidden)} 个方案也有此类任务：{parts}{more}。")
+        d.say(f"……其余 {rest} 项未逐条列出，请指定方案再问，或导出完整清单。")
+
+
+def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[str]) -> None:
+    en = d.lang == "en"
     for pid in pids:
         groups = [g for g in ev.groups if g.plan_id == pid]
         for unit in dict.fromkeys(g.unit for g in groups):
