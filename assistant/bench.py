@@ -272,9 +272,29 @@ def _add_one_plan(report: Report, base_settings: Settings, work: Path, n: int) -
     report.add(
         f"Adding one plan to the {n}-plan index: {summary.chunks} passages in all, "
         f"{summary.embedded} embedded anew, {summary.seconds:.1f} s "
-        "(embeddings are cached by passage text: only passages whose text is new are embedded; "
-        "a synthetic plan shares the passages that do not name its region with its seed)."
+        "(embeddings are cached per plan by content under index/cache/: only the new plan is embedded)."
     )
+
+
+def _cli_ingest(settings: Settings, corpus: Path, index: Path, threads: int | None) -> tuple[int, float]:
+    """`assistant ingest` in a fresh process (threads: None = its default): (passages, seconds)."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("ASSISTANT_EMBED_THREADS", "OMP_NUM_THREADS")}
+    env.update(
+        ASSISTANT_CORPUS_DIR=str(corpus), ASSISTANT_INDEX_DIR=str(index),
+        ASSISTANT_EMBED_MODE=settings.embed_mode,
+    )
+    if threads is not None:
+        env["ASSISTANT_EMBED_THREADS"] = str(threads)
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ingest", "--quiet"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    m = re.search(r"(\d+) 个片段，用时 ([\d.]+) 秒", proc.stdout)
+    if not m:
+        raise RuntimeError(proc.stdout + proc.stderr)
+    return int(m.group(1)), float(m.group(2))
 
 
 def _plot(rows: list[dict[str, Any]], path: Path) -> bool:
@@ -334,6 +354,10 @@ def run_bench(
         from .ingest.index import build_index
 
         summary = build_index(two)
+        cli_runs = [
+            (label, *_cli_ingest(settings, settings.corpus_dir, work / f"index-cli-{label}", threads))
+            for label, threads in (("1 thread", 1), (f"default ({os.cpu_count()} CPUs)", None))
+        ]
         questions = eval_questions(root, per_kind=2 if quick else None)
         kinds: dict[str, int] = {}
         for q in questions:
@@ -356,8 +380,15 @@ def run_bench(
             "",
             "## Ingest",
             "",
-            f"Two seed plans, cold: {summary.chunks} passages in {summary.seconds:.1f} s "
-            f"({summary.chunks / summary.seconds:.1f} passages/s, {summary.embedded} embedded).",
+            "Two seed plans, cold, `assistant ingest` in a fresh process (ingest embeds on every core "
+            "unless ASSISTANT_EMBED_THREADS is set; the vectors are bit-identical):",
+            "",
+            "| embedding threads | passages | seconds | passages/s |",
+            "|---|---|---|---|",
+            *(f"| {label} | {n} | {sec:.1f} | {n / sec:.1f} |" for label, n, sec in cli_runs),
+            "",
+            f"In-process (the answer path's 1 thread): {summary.chunks} passages in {summary.seconds:.1f} s "
+            f"({summary.chunks / summary.seconds:.1f} passages/s). The scaling table below ingests in-process too.",
             "",
             "## Scaling with the number of plans",
             "",

@@ -25,7 +25,7 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     text = (out / "benchmarks.md").read_text("utf-8")
     for heading in (
         "Command:", "Machine:", "## Latency by question kind", "Question mix:",
-        "Repeated questions", "## Ingest", "passages/s", "## Scaling with the number of plans",
+        "Repeated questions", "## Ingest", "passages/s", "| embedding threads |", "## Scaling with the number of plans",
         "Adding one plan",
     ):
         assert heading in text, heading
