@@ -72,3 +72,21 @@ def test_one_named_plan_still_lists_everything(many: Assistant) -> None:
     assert ans.checks["ok"], ans.checks
     assert len(ans.citations) == per_plan[pid] == len(store.tasks_for_unit(unit, pid, "lead"))
     assert "其余" not in ans.answer
+
+
+def test_topic_over_many_plans_is_capped_too(many: Assistant) -> None:
+    ans = many.answer([{"role": "user", "content": "医疗领域有哪些开放措施？"}])
+    assert ans.checks["ok"], ans.checks
+    if ans.intent != "topic":
+        pytest.skip(f"routed as {ans.intent}")
+    cited = {c.plan_id for c in ans.citations}
+    assert len(cited) <= LIST_PLANS
+    store = many.holder.get()
+    first = ans.answer.splitlines()[0]
+    total = int(first.split("共 ")[1].split(" 项")[0])
+    rest = total - len(ans.citations)
+    assert rest > 0 and f"其余 {rest} 项" in ans.answer
+    assert "导出" not in ans.answer  # no export for topic lists
+    # every synthetic plan is a seed copy with tasks on the topic: listed, or counted by name
+    for pid, plan in store.plans.items():
+        assert pid in cited or f"{plan.short_name} " in ans.answer, pid
