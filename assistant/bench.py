@@ -46,7 +46,7 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
     return ordered[k]
 
 
@@ -185,13 +185,13 @@ def _latency_by_kind(
             base.answer([{"role": "user", "content": text}])
     by_kind: dict[str, tuple[list[float], list[float]]] = {}
     for q in questions:
-        a = _time(_ask(ours, q.text))
-        b = _time(_ask(base, q.text)) if base is not None else float("nan")
+        ms_ours = _time(_ask(ours, q.text))
+        ms_base = _time(_ask(base, q.text)) if base is not None else float("nan")
         by_kind.setdefault(q.kind, ([], []))
-        by_kind[q.kind][0].append(a)
-        by_kind[q.kind][1].append(b)
-    all_ours = [x for a, _ in by_kind.values() for x in a]
-    all_base = [x for _, b in by_kind.values() for x in b]
+        by_kind[q.kind][0].append(ms_ours)
+        by_kind[q.kind][1].append(ms_base)
+    all_ours = [x for xs, _ in by_kind.values() for x in xs]
+    all_base = [x for _, xs in by_kind.values() for x in xs]
     report.add(
         "| kind | n | ours p50 / p95 / p99 ms | baseline p50 / p95 / p99 ms | p50 ratio | p95 ratio |",
         "|---|---|---|---|---|---|",
@@ -228,8 +228,8 @@ def _scaling(report: Report, base_settings: Settings, sizes: list[int], work: Pa
         assistant = Assistant(settings)
         rng = random.Random(n)
 
-        def aimed(qs: list[Question]) -> list[str]:  # each question at a random synthetic plan
-            out = []
+        def aimed(qs: list[Question], rng: random.Random = rng, shorts: list[str] = shorts) -> list[str]:
+            out = []  # each question aimed at a random synthetic plan
             for q in qs:
                 short, t = rng.choice(shorts), q.text
                 for meta, _ in seeds:
@@ -433,4 +433,4 @@ def main(settings: Settings | None, argv_quick: bool, out: Path, sizes: list[int
     return 0
 
 
-__all__ = ["run_bench", "synthetic_corpus", "eval_questions", "pct", "statistics"]
+__all__ = ["eval_questions", "pct", "run_bench", "statistics", "synthetic_corpus"]

@@ -207,7 +207,6 @@ COUNTED_PLANS = 20  # plans named with their counts in the summary line, then "ç
 
 
 def compose_unit_tasks(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
-    en = d.lang == "en"
     # plans where the unit has tasks first: the first line should answer, not say "none"
     pids = sorted(q.plan_ids, key=lambda p: not any(g.tasks for g in ev.groups if g.plan_id == p))
     per_plan = {

@@ -4,8 +4,6 @@ for the first plans (at most LIST_PLANS plans and LIST_ITEMS items), and a point
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from assistant.answer.assistant import Assistant
