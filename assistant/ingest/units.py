@@ -253,6 +253,9 @@ class UnitRegistry:
                     if scope and (e.name, scope) not in self._index.setdefault(alias, []):
                         self._index[alias].append((e.name, scope))
         self._by_length = sorted(self._index, key=len, reverse=True)
+        self._index_sets = {
+            alias: [(n, frozenset(pids)) for n, pids in entries] for alias, entries in self._index.items()
+        }
         # one Aho-Corasick automaton over every alias: finding the units a text names costs
         # the text's length, not the number of aliases (hundreds of plans, thousands of aliases)
         self._automaton = _alias_automaton(self._by_length)
@@ -331,7 +334,9 @@ class UnitRegistry:
         found: list[tuple[int, str, list[str]]] = []
         for rank in sorted(starts):  # longest alias first, as before
             alias = self._by_length[rank]
-            names = list(dict.fromkeys(n for n, pids in self._index[alias] if scope & set(pids)))
+            names = list(
+                dict.fromkeys(n for n, pids in self._index_sets[alias] if not scope.isdisjoint(pids))
+            )
             if not names:
                 continue
             after = 0  # occurrences of one alias do not overlap each other (left to right)
