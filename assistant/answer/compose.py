@@ -198,10 +198,61 @@ def _names(ctx: Context, plan_ids: list[str] | tuple[str, ...]) -> str:
 
 
 # ---- composers, one per intent ----
+# A list spanning more plans than this is listed in full only for its first plans (and about
+# this many items); every other plan gets its count, and the rest is left to the export or to a
+# question that names the plan. Two or three plans are never cut.
+LIST_PLANS = 3
+LIST_ITEMS = 40
+COUNTED_PLANS = 20  # plans named with their counts in the summary line, then "等"
+
+
 def compose_unit_tasks(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
-    en = d.lang == "en"
     # plans where the unit has tasks first: the first line should answer, not say "none"
     pids = sorted(q.plan_ids, key=lambda p: not any(g.tasks for g in ev.groups if g.plan_id == p))
+    per_plan = {
+        p: len({t for g in ev.groups if g.plan_id == p for t in g.tasks}) for p in pids
+    }
+    shown = _shown_plans(per_plan, q.subset)
+    hidden = [p for p in pids if per_plan[p] and p not in shown]
+    _unit_task_lists(q, ev, ctx, d, [p for p in pids if p in shown])
+    if hidden:
+        _more_plans(ctx, d, hidden, per_plan)
+
+
+def _shown_plans(per_plan: dict[str, int], subset: bool) -> list[str]:
+    """The plans whose tasks a list shows in full: all of them, unless more than LIST_PLANS
+    plans have tasks; then the first plans up to LIST_PLANS plans and LIST_ITEMS items."""
+    if subset or sum(1 for n in per_plan.values() if n) <= LIST_PLANS:
+        return list(per_plan)
+    shown: list[str] = []
+    for p in (p for p in per_plan if per_plan[p]):
+        if not shown or (len(shown) < LIST_PLANS and sum(per_plan[x] for x in shown) + per_plan[p] <= LIST_ITEMS):
+            shown.append(p)
+    return shown
+
+
+def _more_plans(
+    ctx: Context, d: Draft, hidden: list[str], per_plan: dict[str, int], export: bool = True
+) -> None:
+    """The plans left out of a long list: their counts, then where the full list is."""
+    en = d.lang == "en"
+    rest = sum(per_plan[p] for p in hidden)
+    d.counts |= {len(hidden), rest, *(per_plan[p] for p in hidden)}
+    named = hidden[:COUNTED_PLANS]
+    if en:
+        parts = ", ".join(f"{ctx.plans[p].name_en or ctx.plans[p].short_name} ({per_plan[p]})" for p in named)
+        more = f" and {len(hidden) - len(named)} more" if len(hidden) > len(named) else ""
+        d.say(f"{len(hidden)} more plan(s) have such tasks: {parts}{more}.")
+        d.say(f"…the other {rest} task(s) are not listed here: name a plan" + (", or export the full list." if export else "."))
+    else:
+        parts = "、".join(f"{ctx.plans[p].short_name} {per_plan[p]} 项" for p in named)
+        more = "等" if len(hidden) > len(named) else ""
+        d.say(f"另有 {len(hidden)} 个方案也有此类任务：{parts}{more}。")
+        d.say(f"……其余 {rest} 项未逐条列出，请指定方案再问" + ("，或导出完整清单。" if export else "。"))
+
+
+def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[str]) -> None:
+    en = d.lang == "en"
     for pid in pids:
         groups = [g for g in ev.groups if g.plan_id == pid]
         for unit in dict.fromkeys(g.unit for g in groups):
@@ -298,13 +349,21 @@ def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     per_plan = {pid: [t for t in tasks if t.plan_id == pid] for pid in dict.fromkeys(t.plan_id for t in tasks)}
     for ts in per_plan.values():
         d.counts.add(len(ts))
+    shown = _shown_plans({p: len(ts) for p, ts in per_plan.items()}, q.subset)
     if d.lang == "en":
         d.say(f"{len(tasks)} task(s) concern “{ev.topic}”:")
+    elif len(shown) < len(per_plan):  # many plans: the counts of the rest come after the list
+        scope = "其中" if q.subset else ""
+        d.counts.add(len(per_plan))
+        d.say(f"{scope}与“{ev.topic}”有关的任务共 {len(tasks)} 项，分布在 {len(per_plan)} 个方案中：")
     else:
         split = "，".join(f"{plan_label(ctx.plans[p])} {len(ts)} 项" for p, ts in per_plan.items())
         scope = "其中" if q.subset else ""
         d.say(f"{scope}与“{ev.topic}”有关的任务共 {len(tasks)} 项" + (f"（{split}）" if len(per_plan) > 1 else "") + "：")
-    _grouped_by_plan(tasks, ev.topic, ctx, d, counts=True)
+    _grouped_by_plan([t for t in tasks if t.plan_id in shown], ev.topic, ctx, d, counts=True)
+    hidden = [p for p in per_plan if p not in shown]
+    if hidden:
+        _more_plans(ctx, d, hidden, {p: len(ts) for p, ts in per_plan.items()}, export=False)
 
 
 def _grouped_by_plan(tasks: list[Task], terms: str, ctx: Context, d: Draft, counts: bool) -> None:

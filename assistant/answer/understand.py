@@ -120,12 +120,17 @@ def facts_in(text: str) -> list[str]:
     return [name for name, pat in fact_patterns() if pat.search(text)]
 
 
+@lru_cache(maxsize=16384)  # one pattern per plan name: hundreds of plans overflow re's own cache
+def _literal(s: str) -> re.Pattern[str]:
+    return re.compile(re.escape(s), re.I)
+
+
 def _without_slots(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
     """The question without plan names, units, task numbers and question frames."""
     rest = text
     names = [*mentions, *(n for p in plans.values() for n in plan_names(p))]
     for s in sorted(names, key=len, reverse=True):
-        rest = re.sub(re.escape(s), " ", rest, flags=re.I)
+        rest = _literal(s).sub(" ", rest)
     rest = TASKNO_RE.sub(" ", rest)
     return rx("frame").sub(" ", rest)
 

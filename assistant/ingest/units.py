@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..records import Plan, Task, Unit
 
@@ -191,6 +192,21 @@ def auto_aliases(name: str, region: str) -> set[str]:
     return out - {name}
 
 
+def _alias_automaton(aliases: list[str]) -> Any:
+    """An Aho-Corasick automaton over aliases of two or more characters; each match reports
+    the alias's position in `aliases`. None when there is nothing to match."""
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for rank, alias in enumerate(aliases):
+        if len(alias) >= 2:
+            automaton.add_word(alias, rank)
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
+
+
 def _merged(units: list[Unit]) -> Unit:
     """One by-name view of same-named units of several regions (plans and aliases together)."""
     return Unit(
@@ -237,6 +253,17 @@ class UnitRegistry:
                     if scope and (e.name, scope) not in self._index.setdefault(alias, []):
                         self._index[alias].append((e.name, scope))
         self._by_length = sorted(self._index, key=len, reverse=True)
+        self._index_sets = {
+            alias: [(n, frozenset(pids)) for n, pids in entries] for alias, entries in self._index.items()
+        }
+        # one Aho-Corasick automaton over every alias: finding the units a text names costs
+        # the text's length, not the number of aliases (hundreds of plans, thousands of aliases)
+        self._automaton = _alias_automaton(self._by_length)
+        self._order = {key: i for i, key in enumerate(self.scoped)}
+        self._by_plan: dict[str, list[Unit]] = {}
+        for u in self.scoped.values():
+            for pid in u.plans:
+                self._by_plan.setdefault(pid, []).append(u)
 
     @classmethod
     def build(
@@ -282,8 +309,8 @@ class UnitRegistry:
         if not hits and len(q) >= 2:
             hits = [
                 u
-                for u in self.scoped.values()
-                if scope & set(u.plans) and (q in u.name or (len(u.name) >= 3 and u.name in q))
+                for u in self._units_in(scope)
+                if q in u.name or (len(u.name) >= 3 and u.name in q)
             ]
         by_name: dict[str, list[Unit]] = {}
         for u in hits:
@@ -297,21 +324,40 @@ class UnitRegistry:
         """(alias as written, candidate canonical names) for each unit named in free
         text, longest alias first, non-overlapping, in order of appearance."""
         scope = set(plan_ids) if plan_ids else set(self.plans)
+        if self._automaton is None or len(text) < 2:
+            return []
+        # every occurrence of every alias, grouped by alias (rank = place in longest-first order)
+        starts: dict[int, list[int]] = {}
+        for end, rank in self._automaton.iter(text):
+            starts.setdefault(rank, []).append(end - len(self._by_length[rank]) + 1)
         taken = [False] * len(text)
         found: list[tuple[int, str, list[str]]] = []
-        for alias in self._by_length:
-            if len(alias) < 2:
+        for rank in sorted(starts):  # longest alias first, as before
+            alias = self._by_length[rank]
+            names = list(
+                dict.fromkeys(n for n, pids in self._index_sets[alias] if not scope.isdisjoint(pids))
+            )
+            if not names:
                 continue
-            for m in re.finditer(re.escape(alias), text):
-                if any(taken[m.start() : m.end()]):
+            after = 0  # occurrences of one alias do not overlap each other (left to right)
+            for start in starts[rank]:
+                end = start + len(alias)
+                if start < after:
                     continue
-                names = list(
-                    dict.fromkeys(n for n, pids in self._index[alias] if scope & set(pids))
-                )
-                if names:
-                    taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-                    found.append((m.start(), alias, names))
+                after = end
+                if any(taken[start:end]):
+                    continue
+                taken[start:end] = [True] * (end - start)
+                found.append((start, alias, names))
         return [(alias, names) for _, alias, names in sorted(found)]
+
+    def _units_in(self, scope: set[str]) -> list[Unit]:
+        """Scoped units used by any plan in scope, in registry order."""
+        seen: dict[int, Unit] = {}
+        for pid in scope:
+            for u in self._by_plan.get(pid, ()):
+                seen.setdefault(self._order[(u.region, u.name)], u)
+        return [seen[i] for i in sorted(seen)]
 
     def find_in_text(self, text: str, plan_ids: Iterable[str] | None = None) -> list[Unit]:
         """Units mentioned in free text (every candidate of an ambiguous alias)."""

@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
@@ -57,9 +58,9 @@ class LexicalIndex:
         if not tokens:
             return []
         scores = self._bm25.get_scores(tokens)
-        ranked = sorted(range(len(self.chunks)), key=lambda i: -scores[i])
+        ranked = np.argsort(-np.asarray(scores), kind="stable")  # ties keep corpus order
         out = []
-        for i in ranked:
+        for i in ranked.tolist():
             if scores[i] <= 0:
                 break
             if plan_ids and self.chunks[i].plan_id not in plan_ids:

@@ -75,9 +75,8 @@ def expand_query(text: str, synonyms_file: Path) -> str:
 
 def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -> list[Hit]:
     """Top-k chunks for a free-text question within the given plans."""
-    from llama_index.core import VectorStoreIndex
+    from llama_index.core.schema import QueryBundle
     from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
-    from llama_index.vector_stores.chroma import ChromaVectorStore
 
     text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
     pids = set(plan_ids)
@@ -85,12 +84,10 @@ def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -
     filters = MetadataFilters(
         filters=[MetadataFilter(key="plan_id", value=list(pids), operator=FilterOperator.IN)]
     )
-    collection = store.collection()
+    vector_index = store.vector_index()  # built once per generation
     try:
-        vector_index = VectorStoreIndex.from_vector_store(
-            ChromaVectorStore(chroma_collection=collection), embed_model=store.embedder()
-        )
-        dense = vector_index.as_retriever(similarity_top_k=20, filters=filters).retrieve(text)
+        bundle = QueryBundle(query_str=text, embedding=store.query_embedding(text))
+        dense = vector_index.as_retriever(similarity_top_k=20, filters=filters).retrieve(bundle)
     except Exception as exc:  # Chroma down, files gone or corrupt: the caller answers 503
         raise VectorStoreError(f"vector search failed: {exc}") from exc
     phrase = phrase_ranking(store, query, pids)
@@ -127,8 +124,7 @@ def phrase_ranking(store: IndexStore, query: str, plan_ids: set[str], k: int = 1
     a third list for fusion that rewards the plan's exact wording."""
     scored = [
         (longest_shared(query, c.text), c.id)
-        for c in store.chunks.values()
-        if c.kind == "task" and c.plan_id in plan_ids
+        for c in store.task_chunks_in(plan_ids)
     ]
     return [cid for n, cid in sorted(scored, key=lambda x: -x[0]) if n][:k]
 

@@ -8,8 +8,10 @@ shared lives only in one process's memory.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +22,7 @@ from ..records import Chunk, Issue, Plan, Section, Task, Unit
 from ..settings import Settings, prepare_offline_runtime
 
 Role = Literal["lead", "responsible", "any"]
+QUERY_VECTORS = 512  # question vectors kept per generation (repeated and suggested questions)
 
 
 class IndexMissingError(RuntimeError):
@@ -43,7 +46,10 @@ class IndexStore:
     _collection: Any = None
     _embedder: Any = None
     _lexical: Any = None
+    _vector_index: Any = None
     _open_lock: Any = field(default_factory=threading.Lock)
+    _query_vectors: Any = field(default_factory=OrderedDict)
+    _vectors_lock: Any = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, settings: Settings) -> IndexStore:
@@ -82,12 +88,28 @@ class IndexStore:
         self._task_chunks = {
             (c.plan_id, c.task_number): c for c in self.chunks.values() if c.kind == "task"
         }
+        self._all_task_chunks = [c for c in self.chunks.values() if c.kind == "task"]
+        self._plan_task_chunks: dict[str, list[Chunk]] = {}
+        for c in self._all_task_chunks:
+            self._plan_task_chunks.setdefault(c.plan_id, []).append(c)
+        self._plan_tasks: dict[str, list[Task]] = {}
+        self._unit_tasks: dict[str, list[Task]] = {}
+        for t in self.tasks:
+            self._plan_tasks.setdefault(t.plan_id, []).append(t)
+            for name in dict.fromkeys((*t.lead, *t.responsible)):
+                self._unit_tasks.setdefault(name, []).append(t)
         self._topics: dict[tuple[str, int], str] = {}
         for c in self.chunks.values():  # body paragraphs that restate annex rows lend their heading
             for n in c.task_numbers:
                 self._topics[(c.plan_id, n)] = self._topics.get((c.plan_id, n), "") + (
                     " " + " ".join(c.section_path[1:])
                 )
+
+    def task_chunks_in(self, plan_ids: set[str]) -> list[Chunk]:
+        """Task chunks of the given plans, in index order."""
+        if len(plan_ids) == 1:
+            return self._plan_task_chunks.get(next(iter(plan_ids)), [])
+        return [c for c in self._all_task_chunks if c.plan_id in plan_ids]
 
     def task(self, plan_id: str, number: int) -> Task | None:
         return self._tasks_by_key.get((plan_id, number))
@@ -99,14 +121,14 @@ class IndexStore:
         return f"{own} {self._topics.get((task.plan_id, task.number), '')}".strip()
 
     def plan_tasks(self, plan_id: str) -> list[Task]:
-        return [t for t in self.tasks if t.plan_id == plan_id]
+        return list(self._plan_tasks.get(plan_id, ()))
 
     def tasks_for_unit(
         self, unit: str, plan_id: str | None = None, role: Role = "any"
     ) -> list[Task]:
         """Every task where the unit (canonical name) has the role."""
         out = []
-        for t in self.tasks:
+        for t in self._unit_tasks.get(unit, ()):
             if plan_id and t.plan_id != plan_id:
                 continue
             lead, resp = unit in t.lead, unit in t.responsible
@@ -134,6 +156,36 @@ class IndexStore:
 
             self._embedder = make_embedder(self.settings)
         return self._embedder
+
+    def query_embedding(self, text: str) -> list[float]:
+        """The question's vector, computed once per text (every plan of a comparison and every
+        retriever call reuses it); the same vector llama-index's retriever would compute."""
+        with self._vectors_lock:
+            vec = self._query_vectors.get(text)
+            if vec is not None:
+                self._query_vectors.move_to_end(text)
+                return list(vec)
+        vec = self.embedder().get_agg_embedding_from_queries([text])
+        with self._vectors_lock:
+            self._query_vectors[text] = tuple(vec)
+            if len(self._query_vectors) > QUERY_VECTORS:
+                self._query_vectors.popitem(last=False)
+        return vec
+
+    def vector_index(self) -> Any:
+        """llama-index's VectorStoreIndex over this generation's collection, built once."""
+        if self._vector_index is None:
+            from llama_index.core import VectorStoreIndex
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            collection = self.collection()
+            with self._open_lock:
+                if self._vector_index is None:
+                    self._vector_index = VectorStoreIndex.from_vector_store(
+                        ChromaVectorStore(chroma_collection=collection),
+                        embed_model=self.embedder(),
+                    )
+        return self._vector_index
 
     def collection(self) -> Any:
         with self._open_lock:  # concurrent first queries must not open Chroma twice
@@ -181,9 +233,24 @@ class StoreHolder:
         self.settings = settings
         self._store: IndexStore | None = None
         self._lock = threading.Lock()
+        self._pointer: tuple[tuple[int, int, int] | None, str | None] = (None, None)
+
+    def generation(self) -> str | None:
+        """The live generation. CURRENT is replaced atomically (os.replace), so its inode,
+        mtime and size change with every swap: it is re-read only when one of them did."""
+        try:
+            st = os.stat(self.settings.index_dir / "CURRENT")
+        except FileNotFoundError:
+            return None
+        sig = (st.st_ino, st.st_mtime_ns, st.st_size)
+        seen, gen = self._pointer
+        if sig != seen:
+            gen = current_generation(self.settings.index_dir)
+            self._pointer = (sig, gen)
+        return gen
 
     def get(self) -> IndexStore:
-        gen = current_generation(self.settings.index_dir)
+        gen = self.generation()
         store = self._store
         if store is not None and store.generation == gen:
             return store

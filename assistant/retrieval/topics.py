@@ -85,9 +85,10 @@ def _own_headings(task: Task, headings: str) -> str:
     return " ".join(out)
 
 
-def bigrams(text: str) -> set[str]:
+@lru_cache(maxsize=65536)  # task texts are compared again and again (compare over many plans)
+def bigrams(text: str) -> frozenset[str]:
     t = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", text)
-    return {t[i : i + 2] for i in range(len(t) - 1)}
+    return frozenset(t[i : i + 2] for i in range(len(t) - 1))
 
 
 def similarity(a: str, b: str) -> float:
