@@ -37,7 +37,7 @@ from typing import Any
 from .settings import Settings, load_settings
 
 QUESTION_SETS = ("business", "civil_servant", "compare_facts", "holdout", "unanswerable")
-WARMUP_SETS = ("blind2", "blind3")  # other questions: warm-up never makes a timed one a cache hit
+WARMUP_SETS = ("blind2", "blind3")  # scored blind sets only (never one not yet scored): no timed question is a cache hit
 REGION_CHARS = "青禾安澜云溪松岭白沙丰乐长宁永和泰平桐梓柳江明月金川银湖北辰南屏东篱西岑"
 
 
