@@ -99,6 +99,19 @@ def sources_text(citations: list[dict[str, Any]]) -> str:
     return "\n\n来源：\n" + "\n".join(lines) if lines else ""
 
 
+def _api_error(exc: Exception) -> ApiError | None:
+    """The HTTP error an answer failure is shown as (bad input 4xx, vector store 503); None
+    for anything else, which stays a 500."""
+    from ..answer.assistant import InputError
+
+    if isinstance(exc, InputError):
+        return ApiError(404 if exc.code == "unknown_plan" else 422, exc.code, str(exc))
+    if isinstance(exc, VectorStoreError):
+        log.warning("answer failed, vector store down: %s", exc)
+        return ApiError(503, "vector_store_unavailable", VECTORS_DOWN)
+    return None
+
+
 class Service:
     """What the routes share: settings, the live index, the assistant, the SQLite log."""
 
@@ -205,18 +218,16 @@ class Service:
         started = time.perf_counter()
         try:
             result = self.assistant().answer(messages, plan_id=plan_id).to_dict()
-        except InputError as exc:
-            raise ApiError(404 if exc.code == "unknown_plan" else 422, exc.code, str(exc)) from exc
         except IndexMissingError:
             self.store()  # raises the 503
             raise
-        except VectorStoreError as exc:
-            log.warning("answer failed, vector store down: %s", exc)
-            self.log(request, endpoint, message_id, messages, plan_id, None, started)
-            raise ApiError(503, "vector_store_unavailable", VECTORS_DOWN) from exc
-        except Exception:  # logged (with the traceback) by GuardMiddleware, answered as a JSON 500
-            self.log(request, endpoint, message_id, messages, plan_id, None, started)
-            raise
+        except Exception as exc:  # anything else: logged (with the traceback) by GuardMiddleware
+            if not isinstance(exc, InputError):  # the conversation is kept, failed or not
+                self.log(request, endpoint, message_id, messages, plan_id, None, started)
+            api = _api_error(exc)
+            if api is None:
+                raise
+            raise api from exc
         self.log(request, endpoint, message_id, messages, plan_id, result, started)
         return result
 
@@ -236,22 +247,18 @@ class Service:
         gen = self.assistant().stream(messages, plan_id=plan_id)
         try:
             first = await run_in_threadpool(next, gen, None)
-        except InputError as exc:
-            raise ApiError(404 if exc.code == "unknown_plan" else 422, exc.code, str(exc)) from exc
         except IndexMissingError:
             self.store()  # raises the 503
             raise
-        except VectorStoreError as exc:
-            log.warning("answer failed, vector store down: %s", exc)
-            await run_in_threadpool(
-                self.log, request, endpoint, message_id, messages, plan_id, None, started
-            )
-            raise ApiError(503, "vector_store_unavailable", VECTORS_DOWN) from exc
-        except Exception:
-            await run_in_threadpool(
-                self.log, request, endpoint, message_id, messages, plan_id, None, started
-            )
-            raise
+        except Exception as exc:
+            if not isinstance(exc, InputError):  # the conversation is kept, failed or not
+                await run_in_threadpool(
+                    self.log, request, endpoint, message_id, messages, plan_id, None, started
+                )
+            api = _api_error(exc)
+            if api is None:
+                raise
+            raise api from exc
 
         async def events() -> AsyncIterator[tuple[str, dict[str, Any]]]:
             event = first
