@@ -89,6 +89,17 @@ def test_excerpt_cuts_at_a_clause_but_never_before_the_asked_part() -> None:
     assert C.excerpt("短文本。") == "短文本。"
 
 
+def test_compare_says_when_a_plan_has_no_task_on_the_topic() -> None:
+    other = Plan("west-2024", "西山区实施方案", "西山区人民政府", "西山区", None, None, "w.txt", "y", "西山")
+    ctx = C.Context({PLAN.id: PLAN, other.id: other}, {})
+    ev = Evidence("answered", (TaskGroup("only", PLAN.id, (T1,)), TaskGroup("only", other.id, ())),
+                  topic="电商")
+    d = C.Draft()
+    C.compose_compare(q("compare", topic="电商"), ev, ctx, d)
+    text = "\n".join(d.lines)
+    assert "《西山区实施方案》没有这方面的任务" in text and "都有对应" not in text
+
+
 def test_compare_lists_only_in_one_and_both() -> None:
     other = Plan("west-2024", "西山区实施方案", "西山区人民政府", "西山区", None, None, "w.txt", "y", "西山")
     w1 = Task(other.id, 5, "", "推进跨境电商综合服务平台建设。", (), ("区商务局",), (), "责任单位", "区商务局", "", 1, 1)

@@ -199,6 +199,15 @@ def test_unsupported_ignores_markers_and_quoted_numbers(gold) -> None:  # type: 
     )
 
 
+def test_a_count_of_the_answers_own_items_is_supported(gold) -> None:  # type: ignore[no-untyped-def]
+    c = case("plan_facts", {"plan_id": DJ, "must_contain": ["原则"]})
+    cites = [cite(i, DJ, None, quote=f"第{i}段原文") for i in (1, 2, 3, 4)]  # 4 passages, 3 items
+    text = "工作原则共 3 条：\n- 甲：第1段原文 [1]\n- 乙：第2段原文 [2][3]\n- 丙：第4段原文 [4]"
+    assert unsupported_claims(c, answer(text, *cites), gold)["unsupported"] == 0
+    wrong = text.replace("共 3 条", "共 5 条")
+    assert unsupported_claims(c, answer(wrong, *cites), gold)["unsupported_numbers"] == ["5"]
+
+
 # ---- status / facts ----
 def test_status_and_must_contain(gold) -> None:  # type: ignore[no-untyped-def]
     c = case("plan_facts", {"plan_id": DJ, "must_contain": ["垫江府发〔2021〕15号"]})
