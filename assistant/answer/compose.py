@@ -274,6 +274,8 @@ def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[
                     parts.append(f"牵头 {len(g.tasks)} 项任务" if g.role == "lead"
                                  else f"作为{role_word}参与 {len(g.tasks)} 项任务")
             plan = plan_label(ctx.plans[pid], d.lang)
+            if len(parts) == 2 and not any(g.tasks for g in named) and not en:
+                parts = [f"既{parts[0]}", f"也{parts[1]}"]  # neither role: one sentence that says so
             if q.subset:  # "其中哪些由X牵头？": within the previous answer
                 d.say(f"Of those tasks in {plan}, {unit} " + " and ".join(parts) + "." if en
                       else f"其中，在{plan}中{unit}" + "，".join(parts) + "。")
@@ -488,6 +490,11 @@ def _fact_line(f: Fact, name: str, ref: str, en: bool, n: int | None = None) -> 
         return f"{name} was issued by {v}{ref}." if en else f"{name}由{v}印发{ref}。"
     if f.name == "title":
         return f"Full title: 《{v}》{ref}." if en else f"方案全称为《{v}》{ref}。"
+    if f.name == "basis":
+        if not v:
+            return (f"{name} names no document it is based on{ref}." if en
+                    else f"{name}未写明所依据的上级文件{ref}。")
+        return f"{name} is based on {v}{ref}." if en else f"{name}是根据{v}制定的{ref}。"
     if f.name == "task_count":
         return f"{name} lists {v} pilot tasks{ref}." if en else f"{name}共列出 {v} 项试点任务{ref}。"
     if f.name == "period":

@@ -78,7 +78,9 @@ def gather_unit_tasks(store: IndexStore, q: Query, within: list[Task] | None = N
     groups: list[TaskGroup] = []
     roles: list[Role] = ["lead", "responsible"] if q.role == "any" else [q.role]
     for pid in q.plan_ids:
-        for unit in (u for u in q.units if pid in store.registry.units[u].plans):
+        # a plan the question names is answered for every unit asked, even one it gives no task
+        # ("县民政局在A县有任务吗？" → none there); otherwise only the plans that list the unit
+        for unit in (u for u in q.units if pid in store.registry.units[u].plans or q.plan_named):
             for role in roles:
                 tasks = store.tasks_for_unit(unit, pid, role)
                 if within is not None:
@@ -278,7 +280,12 @@ def gather_plan_facts(store: IndexStore, q: Query) -> Evidence:
     return Evidence("answered", facts=tuple(facts))
 
 
-SHORT_FACTS = ("doc_number", "issued", "issuer", "title", "task_count", "period")
+SHORT_FACTS = ("doc_number", "issued", "issuer", "title", "task_count", "period", "basis")
+
+# "根据《…》（…〔2021〕19号）": the document a plan says it follows, and its number
+BASIS_RE = re.compile(
+    r"(?:根据|依据|按照|贯彻落实)\s*《([^》]{4,80})》\s*[(（]\s*([^()（）]{2,30}?号)\s*[)）]"
+)
 
 
 def _plan_fact(store: IndexStore, pid: str, name: str) -> list[Fact]:
@@ -313,6 +320,21 @@ def _plan_fact(store: IndexStore, pid: str, name: str) -> list[Fact]:
         )
         period = re.search(r"经过\s*(\S{1,3}?)\s*年", chunk.text) if chunk else None
         facts.append(Fact(pid, name, period.group(1) if period else "", chunk))
+    elif name == "basis":
+        found = next(
+            ((c, m) for c in sorted(
+                (c for c in store.chunks.values() if c.plan_id == pid and c.kind in ("header", "body")),
+                key=lambda c: c.id)
+             if (m := BASIS_RE.search(c.text))),
+            None,
+        )
+        if found:
+            chunk, m = found
+            title = re.sub(r"\s+", "", m.group(1))
+            number = re.sub(r"\s+", "", m.group(2))
+            facts.append(Fact(pid, name, f"《{title}》（{number}）", chunk))
+        else:
+            facts.append(Fact(pid, name, "", header))
     elif name in SECTION_FACTS:
         fact = _section_fact(store, pid, name)
         if fact:

@@ -94,8 +94,15 @@ class Turn:
     wrapper: str  # what was set aside ("您好", "谢谢" …), for small talk
 
 
+def without_symbols(text: str) -> str:
+    """Emoji and pictographs (😊, 💊, ✈️) say nothing a question turns on: each becomes a space."""
+    return "".join(
+        " " if unicodedata.category(ch) == "So" or ch in "\u200d\ufe0f\ufe0e" else ch for ch in text
+    )
+
+
 def normalise(raw: str) -> Turn:
-    text = half_width(to_simplified(raw.strip()))
+    text = half_width(to_simplified(without_symbols(raw).strip()))
     text = re.sub(r"\s+", " ", text).strip()
     core = text
     for _ in range(3):  # wrappers can nest: "您好，请问一下：…"

@@ -131,6 +131,8 @@ def _without_slots(text: str, mentions: tuple[str, ...], plans: dict[str, Plan])
     names = [*mentions, *(n for p in plans.values() for n in plan_names(p))]
     for s in sorted(names, key=len, reverse=True):
         rest = _literal(s).sub(" ", rest)
+    # "…方案里文旅方面": the place words after a plan's name go with it (else 里文旅 is one word)
+    rest = re.sub(r"(^|\s)的?(方案|文件)?(里面|当中|里|中|内)(?=[\u4e00-\u9fff])", " ", rest)
     rest = TASKNO_RE.sub(" ", rest)
     return rx("frame").sub(" ", rest)
 
@@ -177,14 +179,17 @@ def understand_turn(
         return Query(text, "out_of_scope", all_ids, lang=lang)
     mentioned = plans_mentioned(text, plans)
     plan_ids = mentioned or all_ids
+    if not mentioned and previous is not None and previous.plan_named and rx("in_it").search(text):
+        plan_ids = previous.plan_ids  # "里面…": the plan the conversation is about
     if lang == "en":  # department names in English → the Chinese core the registry knows
         text = text + " " + " ".join(_english_units(text))
-    mentions = tuple(
-        a for a, _ in registry.mentions(_unquoted(text, registry), plan_ids)
-        # "市场监管方面" names a topic; "跟发改委有关的任务" still names a department
-        if not (rx("topic_after").search(text[text.find(a) + len(a):][:4]) and not rx("org_suffix").search(a))
-    )
+    mentions = _unit_mentions(text, registry, plan_ids)
     units = _resolve(mentions, registry, plan_ids)
+    if mentioned and not mentions:
+        # a unit the named plan does not list ("县民政局在A县的方案里有任务吗？"): still that
+        # unit, so the answer can say it has no task there
+        mentions = _unit_mentions(text, registry, tuple(plans))
+        units = _resolve(mentions, registry, tuple(plans))
     numbers = task_numbers_in(text)
     role = role_in(_without(text, mentions))
     topic = topic_words(text, mentions, plans)
@@ -237,10 +242,21 @@ def _classify(
     if rx("topic_frame").search(text) and q.topic and not differ:
         return {"intent": "topic"}  # "两个县在X方面都有哪些举措": every task on X, in each plan
     if len(plans) > 1 and (rx("compare").search(text) or len(mentioned) >= 2) and not q.units:
+        if q.topic and not differ and rx("list").search(rest):
+            # "两个方案都有哪些X措施": what each plan has on X, not how they differ
+            return {"intent": "topic", "plan_ids": mentioned if len(mentioned) >= 2 else q.plan_ids}
         return {"intent": "compare", "plan_ids": mentioned if len(mentioned) >= 2 else q.plan_ids}
     if rx("who").search(text) or role:
         return {"intent": "task_units"}
     return {"intent": "applies"}
+
+
+def _unit_mentions(text: str, registry: UnitRegistry, plan_ids: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(
+        a for a, _ in registry.mentions(_unquoted(text, registry), plan_ids)
+        # "市场监管方面" names a topic; "跟发改委有关的任务" still names a department
+        if not (rx("topic_after").search(text[text.find(a) + len(a):][:4]) and not rx("org_suffix").search(a))
+    )
 
 
 def _english_units(text: str) -> list[str]:
@@ -269,6 +285,8 @@ def _follow_up(
 ) -> Query:
     """An elliptical turn: keep what it says, take the rest from the previous turn."""
     plan_ids = mentioned or previous.plan_ids
+    if role is None and previous.role == "lead" and rx("participate").search(text):
+        role = "responsible"  # "它参与的呢？" after what it leads: the other role
     mentions = q.unit_mentions or previous.unit_mentions
     units = _resolve(mentions, registry, plan_ids) if mentions else ()
     intent: Intent = previous.intent

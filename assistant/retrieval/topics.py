@@ -132,7 +132,12 @@ class TopicMatcher:
     def _words(self, piece: str) -> list[str]:
         """Content words of a piece, the glossary's words kept whole: the longest glossary
         word at each place is taken as it is, the text between them is segmented."""
-        joined = piece.replace(" ", "")
+        out: list[str] = []
+        for seg in piece.split():  # a space stands where a slot was taken out: a word boundary
+            out.extend(self._segment_words(seg))
+        return list(dict.fromkeys(out))
+
+    def _segment_words(self, joined: str) -> list[str]:
         out: list[str] = []
         rest = ""
         i = 0
@@ -183,7 +188,10 @@ class TopicMatcher:
                            if (_has_word(piece, word) if word.isascii() else word in joined)]
                 cut = self._words(piece) if topical and not piece.isascii() else content_words(piece)
                 for w in cut:
-                    exp = {term for word, term in phrases if w in word or word in w}
+                    # a phrase inside a word the plans print as it is (医药 in 中医药) is not
+                    # what the word means: it lends nothing
+                    exp = {term for word, term in phrases
+                           if w in word or (word in w and not (w != word and w in self.corpus))}
                     if topical:
                         for e in list(exp):  # a word that maps to a domain word covers the domain
                             exp |= set(self.categories.get(e, ()))

@@ -1,0 +1,82 @@
+"""How ordinary phrasing is read, on the real index: emoji, 参与 (no role), "两个方案都有哪些…"
+(a list, not a comparison), a unit the named plan gives no task, the document a plan follows,
+words after a plan's name ("石柱方案里…"), and "里面…" pointing at the plan talked about."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.understand import understand
+
+pytestmark = pytest.mark.integration
+
+
+def ask(assistant, *turns: str):  # type: ignore[no-untyped-def]
+    messages = []
+    for t in turns[:-1]:
+        messages += [{"role": "user", "content": t}, {"role": "assistant", "content": "（略）"}]
+    return assistant.answer([*messages, {"role": "user", "content": turns[-1]}])
+
+
+def cited(a) -> set[tuple[str, int | None]]:  # type: ignore[no-untyped-def]
+    return {(c.plan_id, c.task_number) for c in a.citations}
+
+
+def test_an_emoji_changes_nothing(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "你好呀😊")
+    assert (a.status, a.intent, a.citations) == ("answered", "smalltalk", [])
+    plain, decorated = ask(assistant, "石柱的药店能在网上卖药吗？"), ask(assistant, "💊 石柱的药店能在网上卖药吗？")
+    assert cited(plain) == cited(decorated) and cited(plain)
+
+
+def test_taking_part_means_either_role_unless_it_follows_a_lead_question(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("税务局在两份方案里都参与了哪些任务？", store.plans, store.registry)
+    assert (q.intent, q.role) == ("unit_tasks", "any")
+    first = understand("县市场监管局在垫江牵头哪些任务？", store.plans, store.registry)
+    nxt = understand("它参与的呢？", store.plans, store.registry, None, first)
+    assert (nxt.intent, nxt.role, nxt.units) == ("unit_tasks", "responsible", ("县市场监管局",))
+
+
+def test_any_role_lists_lead_tasks_too(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "税务局在两份方案里都参与了哪些任务？")
+    # 石柱 第38项 has 县税务局 as a lead unit; 第5项 as a responsible one
+    assert {("shizhu-2022", 38), ("shizhu-2022", 5)} <= cited(a)
+    assert "牵头 1 项任务" in a.answer
+
+
+def test_what_both_plans_have_on_a_topic_is_a_list_not_a_comparison(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "两个方案里有哪些和养老服务有关的？")
+    assert a.intent == "topic"
+    assert ("shizhu-2022", 19) in cited(a)
+    assert not any(pid == "dianjiang-2021" for pid, _ in cited(a))  # 垫江 has no such task
+    assert ask(assistant, "两个方案在养老服务方面有什么不同？").intent == "compare"
+
+
+def test_a_unit_the_named_plan_gives_no_task(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "县民政局在垫江的方案里有分到任务吗？")
+    assert (a.status, a.intent, a.citations) == ("answered", "unit_tasks", [])
+    assert "县民政局既没有牵头的任务，也没有作为责任单位参与的任务" in a.answer
+    assert "垫江" in a.answer
+
+
+def test_the_document_a_plan_follows(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江的方案是依据市里哪份文件制定的？")
+    assert (a.status, a.intent) == ("answered", "plan_facts")
+    assert "渝府发〔2021〕19号" in a.answer and a.citations
+    assert a.citations[0].plan_id == "dianjiang-2021"
+    assert a.checks["ok"]
+
+
+def test_place_words_after_a_plan_name_are_not_part_of_the_topic(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱方案里文旅方面有哪些措施？")
+    assert (a.status, a.intent) == ("answered", "topic")
+    assert {("shizhu-2022", 31), ("shizhu-2022", 32)} <= cited(a)
+    b = ask(assistant, "石柱方案里文旅方面有哪些措施？", "其中哪些需要县投资促进中心配合？")
+    assert {("shizhu-2022", 31), ("shizhu-2022", 32)} <= cited(b)
+
+
+def test_in_it_points_at_the_plan_talked_about(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱方案是哪天印发的？", "好的。顺便问下，里面跟中医药有关的措施有哪些？")
+    assert a.intent == "topic" and a.plan_ids == ["shizhu-2022"]
+    # 中医药 is the plans' own word: the 医药 inside it does not bring in the pharmacy task
+    assert cited(a) == {("shizhu-2022", 15)}
