@@ -79,7 +79,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="/tmp/tour")
     ap.add_argument("--only", default="", help="comma-separated step names to screenshot")
+    ap.add_argument("--script", default="",
+                    help="a file of steps instead of the built-in tour: one 'name<TAB>question<TAB>lang' per line")
     args = ap.parse_args()
+    tour = TOUR
+    if args.script:
+        tour = [tuple(line.split("\t")) for line in Path(args.script).read_text("utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]  # type: ignore[misc]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     only = set(filter(None, args.only.split(",")))
@@ -100,7 +106,7 @@ def main() -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                         args=["--no-sandbox", "--disable-gpu"])
             for lang in ("zh", "en"):
-                steps = [s for s in TOUR if s[2] == lang]
+                steps = [s for s in tour if s[2] == lang]
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.goto(f"{url}/demo?plan=all" + ("&lang=en" if lang == "en" else ""))
                 page.wait_for_function("window.PlanAssistant !== undefined")

@@ -214,6 +214,21 @@ def compose_unit_tasks(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     }
     shown = _shown_plans(per_plan, q.subset)
     hidden = [p for p in pids if per_plan[p] and p not in shown]
+    # the tasks that name the unit itself (not through 县级各部门), per plan
+    named = {p: len({t for g in ev.groups if g.plan_id == p and g.key in ("lead", "responsible") for t in g.tasks})
+             for p in pids}
+    having = [p for p in pids if named[p]]
+    if q.wants_count and len(having) > 1 and len(q.units) == 1 and not q.subset:
+        # "…一共几项？" over several plans: the total first, then each plan's list
+        total = sum(named[p] for p in having)
+        d.counts |= {total, len(having), *(named[p] for p in having)}
+        verb = {"lead": ("leads", "牵头"), "responsible": ("supports", "参与")}.get(q.role, ("is named in", "涉及"))
+        if d.lang == "en":
+            split = ", ".join(f"{ctx.plans[p].name_en or ctx.plans[p].short_name} {named[p]}" for p in having)
+            d.say(f"In all, {q.units[0]} {verb[0]} {total} task(s) in {len(having)} plans ({split}).")
+        else:
+            split = "，".join(f"{ctx.plans[p].short_name or ctx.plans[p].title} {named[p]} 项" for p in having)
+            d.say(f"{q.units[0]}在 {len(having)} 个方案中共{verb[1]} {total} 项任务（{split}）。")
     _unit_task_lists(q, ev, ctx, d, [p for p in pids if p in shown])
     if hidden:
         _more_plans(ctx, d, hidden, per_plan)
@@ -352,8 +367,17 @@ def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     for ts in per_plan.values():
         d.counts.add(len(ts))
     shown = _shown_plans({p: len(ts) for p, ts in per_plan.items()}, q.subset)
+    # one plan holds them all: say which, and that the other plans asked have none
+    only = next(iter(per_plan)) if len(per_plan) == 1 and len(ctx.plans) > 1 else None
+    none_in = [p for p in q.plan_ids if p not in per_plan] if only else []
     if d.lang == "en":
-        d.say(f"{len(tasks)} task(s) concern “{ev.topic}”:")
+        where = f" in {plan_label(ctx.plans[only], 'en')}" if only else ""
+        lacking = (" (none in " + ", ".join(plan_label(ctx.plans[p], "en") for p in none_in) + ")") if none_in else ""
+        d.say(f"{len(tasks)} task(s){where} concern “{ev.topic}”{lacking}:")
+    elif only:
+        scope = "其中，" if q.subset else ""
+        lacking = ("（" + "、".join(plan_label(ctx.plans[p]) for p in none_in) + "中没有）") if none_in else ""
+        d.say(f"{scope}{plan_label(ctx.plans[only])}中与“{ev.topic}”有关的任务共 {len(tasks)} 项{lacking}：")
     elif len(shown) < len(per_plan):  # many plans: the counts of the rest come after the list
         scope = "其中" if q.subset else ""
         d.counts.add(len(per_plan))

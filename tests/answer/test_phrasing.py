@@ -80,3 +80,20 @@ def test_in_it_points_at_the_plan_talked_about(assistant) -> None:  # type: igno
     assert a.intent == "topic" and a.plan_ids == ["shizhu-2022"]
     # 中医药 is the plans' own word: the 医药 inside it does not bring in the pharmacy task
     assert cited(a) == {("shizhu-2022", 15)}
+
+
+def test_a_topic_held_by_one_plan_names_it_and_the_plan_without(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "两个方案里有哪些和养老服务有关的？")
+    first = a.answer.splitlines()[0]
+    assert first.startswith("《石柱县服务业扩大开放综合试点实施方案》中与") and "《垫江县服务业扩大开放综合试点工作方案》中没有" in first
+
+
+def test_a_total_over_plans_when_the_count_is_asked(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "县发展改革委牵头哪些任务？一共几项？")
+    lead = {c for c in cited(a)}
+    assert a.answer.splitlines()[0] == (
+        f"县发展改革委在 2 个方案中共牵头 {len(lead)} 项任务（垫江 2 项，石柱 2 项）。"
+    )
+    assert a.checks["ok"]
+    # without a count asked, the plans' own lines come first
+    assert not ask(assistant, "县发展改革委牵头哪些任务？").answer.startswith("县发展改革委在 2 个方案中")
