@@ -240,7 +240,9 @@ def _classify(
         return {"intent": "out_of_scope"}
     differ = rx("differ").search(text)
     if rx("topic_frame").search(text) and q.topic and not differ:
-        return {"intent": "topic"}  # "两个县在X方面都有哪些举措": every task on X, in each plan
+        return {"intent": "topic"}
+    if rx("list_of_measures").search(text) and q.topic and not differ and not rx("first_person").search(text):
+        return {"intent": "topic"}  # "外国专家来工作有哪些便利政策？": the plans' list, not one case  # "两个县在X方面都有哪些举措": every task on X, in each plan
     if len(plans) > 1 and (rx("compare").search(text) or len(mentioned) >= 2) and not q.units:
         if q.topic and not differ and rx("list").search(rest):
             # "两个方案都有哪些X措施": what each plan has on X, not how they differ
@@ -289,6 +291,9 @@ def _follow_up(
         role = "responsible"  # "它参与的呢？" after what it leads: the other role
     mentions = q.unit_mentions or previous.unit_mentions
     units = _resolve(mentions, registry, plan_ids) if mentions else ()
+    if mentions and not units:
+        # "那石柱呢？" about a unit that plan does not list: still that unit (it has no task there)
+        units = _resolve(mentions, registry, tuple(registry.plans))
     intent: Intent = previous.intent
     numbers = q.task_numbers or (previous.task_numbers if not mentioned else ())
     if rx("subset").search(text) and q.units:

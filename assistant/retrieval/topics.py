@@ -192,10 +192,16 @@ class TopicMatcher:
                     # what the word means: it lends nothing
                     exp = {term for word, term in phrases
                            if w in word or (word in w and not (w != word and w in self.corpus))}
+                    # an English word inside a phrase the glossary maps ("green" in "green
+                    # finance") means that phrase's term only, not its own domain (绿色通道)
+                    in_phrase = {term for word, term in phrases if w.isascii() and w in word.split() and word != w}
+                    if in_phrase:
+                        exp = set(in_phrase)
                     if topical:
                         for e in list(exp):  # a word that maps to a domain word covers the domain
                             exp |= set(self.categories.get(e, ()))
-                    exp |= set(self.categories.get(w, ()))
+                    if not in_phrase:
+                        exp |= set(self.categories.get(w, ()))
                     long_word = len(w) >= 3 and not w.isascii()
                     subs = [
                         s for s in jieba.cut_for_search(w)  # type: ignore[attr-defined]

@@ -97,3 +97,33 @@ def test_a_total_over_plans_when_the_count_is_asked(assistant) -> None:  # type:
     assert a.checks["ok"]
     # without a count asked, the plans' own lines come first
     assert not ask(assistant, "县发展改革委牵头哪些任务？").answer.startswith("县发展改革委在 2 个方案中")
+
+
+def test_a_greeting_with_thanks_is_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "早上好呀，辛苦啦")
+    assert (a.status, a.intent, a.citations) == ("answered", "smalltalk", [])
+
+
+def test_the_same_unit_in_a_plan_that_does_not_list_it(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "县委宣传部在垫江有什么任务？", "石柱呢？")
+    assert (a.status, a.intent, a.plan_ids) == ("answered", "unit_tasks", ["shizhu-2022"])
+    assert "县委宣传部既没有牵头的任务，也没有作为责任单位参与的任务" in a.answer
+    assert a.checks["ok"]
+
+
+def test_which_measures_on_a_subject_is_the_plans_list(store) -> None:  # type: ignore[no-untyped-def]
+    assert understand("发展旅游业有哪些开放措施？", store.plans, store.registry).intent == "topic"
+    assert understand("数据安全和个人信息保护的要求有哪些？", store.plans, store.registry).intent == "topic"
+    # one's own case stays "what applies to me"
+    assert understand("我们想在石柱开旅行社，有哪些政策？", store.plans, store.registry).intent == "applies"
+
+
+def test_an_english_phrase_means_its_term_not_each_words_domain(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "Which measures concern green finance?")
+    # 绿色金融 (石柱 第10项), not every task that prints 绿色 (绿色通道)
+    assert cited(a) == {("shizhu-2022", 10)}
+
+
+def test_a_public_service_question_the_plans_lack_is_not_covered(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江县城的中小学学区是怎么划分的？")
+    assert a.status == "not_covered"
