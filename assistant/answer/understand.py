@@ -292,7 +292,7 @@ def _follow_up(
     mentions = q.unit_mentions or previous.unit_mentions
     units = _resolve(mentions, registry, plan_ids) if mentions else ()
     if mentions and not units:
-        # "那石柱呢？" about a unit that plan does not list: still that unit (it has no task there)
+        # "那另一个县呢？" about a unit that plan does not list: still that unit (it has no task there)
         units = _resolve(mentions, registry, tuple(registry.plans))
     intent: Intent = previous.intent
     numbers = q.task_numbers or (previous.task_numbers if not mentioned else ())
