@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -112,7 +113,9 @@ class FeedbackStore:
         else:
             target = make_url(url)
             database = target.database
-            self.path = Path(database) if target.get_backend_name() == "sqlite" and database else None
+            self.path = (
+                Path(database) if target.get_backend_name() == "sqlite" and database else None
+            )
         self.dialect = target.get_backend_name()
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(target)
@@ -221,10 +224,7 @@ class FeedbackStore:
             "created_at": _now(),
             "client": client,
         }
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        insert: Any = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         stmt = insert(conversations).values(**row)
         stmt = stmt.on_conflict_do_update(  # one row per message id, the latest wins
             index_elements=[conversations.c.message_id],
