@@ -4,8 +4,8 @@
 * `JsonCORSMiddleware`: Starlette's CORS, but a refused preflight answers in JSON.
 * `GuardMiddleware`: per-client rate limit (429 + Retry-After; `ratelimit.RateLimiter`, a
   moving window through `limits`), weighted by cost (a request counts once, plus once per
-  `cost_bytes` of body: a long question costs more CPU), a body-size limit counted as the bytes arrive (413, whatever Content-Length
-  says, also when the last chunk crosses it), a JSON body with lone surrogates (\ud800)
+  `cost_bytes` of body: a long question costs more CPU), a body-size limit counted as the
+  bytes arrive (413, whatever Content-Length says, also when the last chunk crosses it), a JSON body with lone surrogates (\ud800)
   refused with a 400 before any route sees it, and a last-resort catch-all so that no stack
   trace ever reaches a client. The client is the TCP peer: uvicorn rewrites it from
   X-Forwarded-For only for peers in `trusted_proxies` (see server.run).
