@@ -25,8 +25,9 @@ ingest: setup ## parse corpus/ and build index/
 run: ingest ## set up, build the index and start the server + widget demo on http://127.0.0.1:8000/demo (PORT=8080, HOST=0.0.0.0)
 	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
-test: setup ## set up everything (chromium for browser tests) and run the whole test suite
+test: setup ## set up everything (chromium for browser tests, postgres + redis for the replica test) and run the whole test suite
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_services.sh
 	$(BIN)/python -m pytest
 
 screenshots: setup ## refresh docs/screenshots/widget-*.png from the browser tests (tests never write docs/ otherwise)

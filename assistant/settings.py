@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +69,20 @@ class Settings(BaseSettings):
     rate_limit_cost_bytes: int = 2000  # each this many body bytes cost one more token (0: off)
     trusted_proxies: list[str] = Field(default_factory=list)  # peers whose X-Forwarded-For counts
 
+    # state shared by API replicas (docs/deploy.md)
+    database_url: str | None = None  # feedback + conversation log; None: SQLite in data_dir
+    ratelimit_url: str = "memory://"  # rate-limit counters; redis://host:6379 shares them
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return database_url(value)
+
+    @field_validator("ratelimit_url")
+    @classmethod
+    def _ratelimit_url(cls, value: str) -> str:
+        return ratelimit_url(value)
+
     @property
     def aliases_path(self) -> Path:
         return self.aliases_file or self.corpus_dir / "aliases.toml"
@@ -76,6 +90,39 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url)
+
+
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+RATELIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix")
+
+
+def database_url(value: str | None) -> str | None:
+    """None (SQLite in data_dir) for an empty value; a PostgreSQL URL without a driver gets
+    psycopg (the one installed); any other database is refused with a clear message."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    scheme, sep, rest = value.partition("://")
+    backend = scheme.split("+", 1)[0].lower()
+    if not sep or backend not in DATABASE_SCHEMES:
+        raise ValueError(
+            "ASSISTANT_DATABASE_URL 应为 postgresql+psycopg://用户:密码@主机:端口/库名"
+            f" 或 sqlite:///文件路径（现为 {scheme or value!r}://…）"
+        )
+    if backend in ("postgresql", "postgres") and "+" not in scheme:
+        return f"postgresql+psycopg://{rest}"
+    return value
+
+
+def ratelimit_url(value: str) -> str:
+    """memory:// (per process) or a Redis URL (shared by replicas)."""
+    value = value.strip() or "memory://"
+    scheme = value.partition("://")[0].lower()
+    if "://" not in value or scheme not in RATELIMIT_SCHEMES:
+        raise ValueError(
+            f"ASSISTANT_RATELIMIT_URL 应为 memory:// 或 redis://主机:端口（现为 {scheme!r}://…）"
+        )
+    return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

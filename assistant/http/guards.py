@@ -2,18 +2,19 @@
 
 * `RequestIdMiddleware` (outermost): X-Request-ID in and out, one log line per request.
 * `JsonCORSMiddleware`: Starlette's CORS, but a refused preflight answers in JSON.
-* `GuardMiddleware`: per-client token-bucket rate limit (429 + Retry-After), weighted by
-  cost (a request pays one token, plus one per `cost_bytes` of body: a long question costs
-  more CPU), a body-size limit counted as the bytes arrive (413, whatever Content-Length
-  says, also when the last chunk crosses it), a JSON body with lone surrogates (\ud800)
+* `GuardMiddleware`: per-client rate limit (429 + Retry-After; `ratelimit.RateLimiter`, a
+  moving window through `limits`), weighted by cost (a request counts once, plus once per
+  `cost_bytes` of body: a long question costs more CPU), a body-size limit counted as the
+  bytes arrive (413, whatever Content-Length says, also when the last chunk crosses it), a JSON body with lone surrogates (\ud800)
   refused with a 400 before any route sees it, and a last-resort catch-all so that no stack
   trace ever reaches a client. The client is the TCP peer: uvicorn rewrites it from
   X-Forwarded-For only for peers in `trusted_proxies` (see server.run).
 * `install_error_handlers`: every 4xx/5xx as {"error", "message" (中文), "request_id"};
   under /v1/ in OpenAI's shape {"error": {"message", "type", "code"}}.
 
-Rate-limit buckets live in the process: with N uvicorn workers a client gets up to
-N times the configured rate.
+Rate-limit counters live in the process by default (with N uvicorn workers a client gets up
+to N times the configured rate); with `ASSISTANT_RATELIMIT_URL=redis://…` every worker and
+replica shares them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
 import time
 import uuid
 from typing import Any
@@ -33,6 +33,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .ratelimit import RateLimiter
 
 log = logging.getLogger("assistant.server")
 
@@ -151,42 +153,6 @@ class JsonCORSMiddleware(CORSMiddleware):
         )
 
 
-# ---------------------------------------------------------------- rate limit
-class TokenBucketLimiter:
-    """capacity `burst`, refilled at `per_minute / 60` tokens a second, per key."""
-
-    def __init__(self, per_minute: int, burst: int, max_keys: int = 10_000):
-        self.rate = max(per_minute, 1) / 60.0
-        self.capacity = float(max(burst, 1))
-        self.max_keys = max_keys
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str, now: float | None = None, cost: float = 1.0) -> float:
-        """0.0 if allowed (`cost` tokens are spent), else the seconds until they are available.
-        A cost above the capacity is charged as the capacity (it can still pass, once)."""
-        now = time.monotonic() if now is None else now
-        cost = min(max(cost, 0.0), self.capacity)
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens >= cost:
-                self._buckets[key] = (tokens - cost, now)
-                wait = 0.0
-            else:
-                self._buckets[key] = (tokens, now)
-                wait = (cost - tokens) / self.rate
-            if len(self._buckets) > self.max_keys:
-                self._prune(now)
-            return wait
-
-    def _prune(self, now: float) -> None:
-        full_after = self.capacity / self.rate
-        for k, (_, last) in list(self._buckets.items()):
-            if now - last >= full_after:
-                del self._buckets[k]
-
-
 # ---------------------------------------------------------------- guards
 class GuardMiddleware:
     """Rate limit (for /api/ and /v1/), body-size limit (all requests), catch-all."""
@@ -194,12 +160,18 @@ class GuardMiddleware:
     LIMITED_PREFIXES = ("/api/", "/v1/")
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, per_minute: int, burst: int, cost_bytes: int = 0
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        per_minute: int,
+        burst: int,
+        cost_bytes: int = 0,
+        ratelimit_url: str = "memory://",
     ):
         self.app = app
         self.max_body = max_body_bytes
-        self.limiter = TokenBucketLimiter(per_minute, burst)
-        self.cost_bytes = cost_bytes  # 0: every request costs one token
+        self.limiter = RateLimiter(ratelimit_url, per_minute, burst)
+        self.cost_bytes = cost_bytes  # 0: every request costs one
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -207,7 +179,7 @@ class GuardMiddleware:
         limited = scope["method"] != "OPTIONS" and scope["path"].startswith(self.LIMITED_PREFIXES)
         client = (scope.get("client") or ("unknown",))[0]
         if limited:
-            wait = self.limiter.take(client)
+            wait = await self.limiter.take(client)
             if wait > 0:
                 return await self._rate_limited(scope, receive, send, wait)
 
@@ -234,7 +206,7 @@ class GuardMiddleware:
             if not message.get("more_body", False):
                 break
         if limited and self.cost_bytes > 0 and total >= self.cost_bytes:
-            wait = self.limiter.take(client, cost=total // self.cost_bytes)
+            wait = await self.limiter.take(client, cost=total // self.cost_bytes)
             if wait > 0:
                 return await self._rate_limited(scope, receive, send, wait)
         if has_lone_surrogate(chunks):

@@ -89,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
                 per_minute=settings.rate_limit_per_minute,
                 burst=settings.rate_limit_burst,
                 cost_bytes=settings.rate_limit_cost_bytes,
+                ratelimit_url=settings.ratelimit_url,
             ),
         ],
     )

@@ -118,7 +118,7 @@ class Service:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.holder = StoreHolder(settings)
-        self.feedback = FeedbackStore(settings.data_dir)
+        self.feedback = FeedbackStore(settings.data_dir, settings.database_url)
         self._assistant: Any = None
         self._lock = threading.Lock()
         self._warm_lock = threading.Lock()
