@@ -52,6 +52,7 @@ class Evidence:
     missing_units: tuple[str, ...] = ()
     topic: str = ""  # the topic words the tasks were matched on
     plan_sizes: tuple[tuple[str, int], ...] = ()  # (plan, task count) when a number is missing
+    elsewhere: tuple[str, ...] = ()  # plans not asked about where the asked unit does have tasks
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
     def tasks(self) -> list[Task]:
@@ -91,6 +92,10 @@ def gather_unit_tasks(store: IndexStore, q: Query, within: list[Task] | None = N
     if not groups:
         return Evidence("not_covered", missing_units=q.unit_mentions or q.units,
                         reasons=("所问单位不在所选方案的任务分工中",))
+    if not any(g.tasks for g in groups):  # none here: where the unit does have tasks
+        elsewhere = tuple(p for p in store.plans if p not in q.plan_ids
+                          and any(p in store.registry.units[u].plans for u in q.units))
+        return Evidence("answered", tuple(groups), elsewhere=elsewhere)
     return Evidence("answered", tuple(groups))
 
 

@@ -25,6 +25,11 @@ def suggest(
 
     tasks = [] if q.intent in ("out_of_scope", "smalltalk") or ev.status == "out_of_scope" else (
         ev.tasks() if ev.status == "answered" else list(ev.closest))
+    if q.intent == "unit_tasks" and q.units and ev.elsewhere:
+        # no task in the plan asked about: the plan where it has some
+        p = ev.elsewhere[0]
+        out.append(f"Which tasks in {where(p)} does {q.units[0]} take part in?" if en
+                   else f"{q.units[0]}在{where(p)}中负责哪些任务？")
     if q.intent == "unit_tasks" and q.units:
         pid = q.plan_ids[0]
         unit = q.units[0]

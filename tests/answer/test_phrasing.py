@@ -57,6 +57,11 @@ def test_a_unit_the_named_plan_gives_no_task(assistant) -> None:  # type: ignore
     assert (a.status, a.intent, a.citations) == ("answered", "unit_tasks", [])
     assert "县民政局既没有牵头的任务，也没有作为责任单位参与的任务" in a.answer
     assert "垫江" in a.answer
+    assert a.export is None  # nothing to export
+    # the next step offered: the plan where it does have tasks, and that question is answered
+    assert "县民政局在石柱方案中负责哪些任务？" in a.suggestions
+    nxt = ask(assistant, "县民政局在垫江的方案里有分到任务吗？", "县民政局在石柱方案中负责哪些任务？")
+    assert ("shizhu-2022", 19) in cited(nxt)
 
 
 def test_the_document_a_plan_follows(assistant) -> None:  # type: ignore[no-untyped-def]
