@@ -407,7 +407,29 @@ def _grouped_by_plan(tasks: list[Task], terms: str, ctx: Context, d: Draft, coun
 def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
     topic = ev.topic or q.text
-    d.say(f"On “{topic}”, the plans compare as follows:" if en else f"关于“{topic}”，各方案的异同如下：")
+    # the first line answers: how many tasks each plan has on it, how many match, how many are its own
+    only = {g.plan_id: len(g.tasks) for g in ev.groups if g.key == "only"}
+    pairs = [pair for g in ev.groups if g.key == "both" for pair in g.pairs]
+    total = {p: only[p] + len({t for pair in pairs for t in pair if t.plan_id == p}) for p in only}
+    paired = {p: len({t for pair in pairs for t in pair if t.plan_id == p}) for p in only}
+    d.counts |= {*total.values(), *only.values(), *paired.values()}
+
+    def short(p: str) -> str:
+        plan = ctx.plans[p]
+        return (plan.name_en or plan.short_name or plan.title) if en else (plan.short_name or plan.title)
+
+    if en:
+        parts = [", ".join(f"{short(p)} {n} task(s)" for p, n in total.items())]
+        if pairs:
+            parts.append("matching each other: " + ", ".join(f"{short(p)} {paired[p]}" for p in only if paired[p]))
+        parts += [f"only in {short(p)}: {only[p]}" if only[p] else f"none only in {short(p)}" for p in only]
+        d.say(f"On “{topic}”: " + "; ".join(parts) + ".")
+    else:
+        parts = ["，".join(f"{short(p)} {n} 项" for p, n in total.items())]
+        if pairs:
+            parts.append("相互对应的：" + "、".join(f"{short(p)} {paired[p]} 项" for p in only if paired[p]))
+        parts += [f"仅{short(p)}有 {only[p]} 项" if only[p] else f"{short(p)}没有独有的任务" for p in only]
+        d.say(f"关于“{topic}”：" + "；".join(parts) + "。")
     for g in ev.groups:
         plan = plan_label(ctx.plans[g.plan_id], d.lang)
         if g.key == "only":

@@ -115,6 +115,9 @@ def test_compare_lists_only_in_one_and_both() -> None:
     assert "仅《西山区实施方案》有的：无（它在这方面的任务在另一方案中都有对应，见下）" in text
     assert "两个方案都有的" in text and "↔ 《西山区实施方案》第5项" in text
     assert d.groups[-1]["items"][0]["related"][0]["task_number"] == 5
+    # the first line answers with the counts: each plan's tasks, those that match, those of its own
+    assert d.lines[0] == "关于“电商”：东湖 2 项，西山 1 项；相互对应的：东湖 1 项、西山 1 项；仅东湖有 1 项；西山没有独有的任务。"
+    assert {2, 1} <= d.counts
 
 
 def test_plan_fact_lines_cite_and_english_frame() -> None:
