@@ -41,6 +41,7 @@ ALL_PARTS = "\x00all"  # marks the parts of a two-domain word: every part must b
 MODIFIER_SHARE = 0.2  # a policy verb beside a domain word weighs this much of its IDF
 
 
+@lru_cache(maxsize=1)  # setLogLevel on every call clears every logger's cache
 def _jieba() -> object:
     import jieba
 
