@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ..records import Chunk, Task
 from .lexical import token_set
@@ -151,20 +152,28 @@ def phrase_ranking(store: IndexStore, query: str, plan_ids: set[str], k: int = 1
     probe = _runs_of(PHRASE_SKIP_RE.sub("", query), 4)
     if probe is None:
         return []
-    # one regex pass finds the few chunks sharing any 4-character run; only those are measured
+    # one automaton pass finds the chunks sharing any 4-character run; only those are measured
     scored = [
         (longest_shared(query, c.text), c.id)
         for c in store.task_chunks_in(plan_ids)
-        if probe.search(c.text)
+        if next(probe.iter(c.text), None) is not None
     ]
     return [cid for n, cid in sorted(scored, key=lambda x: -x[0]) if n][:k]
 
 
 @lru_cache(maxsize=1024)
-def _runs_of(q: str, n: int) -> re.Pattern[str] | None:
-    """A pattern matching any n-character run of q (None when q is shorter than n)."""
-    runs = dict.fromkeys(q[i : i + n] for i in range(len(q) - n + 1))
-    return re.compile("|".join(map(re.escape, runs))) if runs else None
+def _runs_of(q: str, n: int) -> Any:
+    """An Aho-Corasick automaton of every n-character run of q (None when q is shorter)."""
+    import ahocorasick
+
+    runs = {q[i : i + n] for i in range(len(q) - n + 1)}
+    if not runs:
+        return None
+    automaton = ahocorasick.Automaton()
+    for run in runs:
+        automaton.add_word(run, run)
+    automaton.make_automaton()
+    return automaton
 
 
 def tasks_from_hits(store: IndexStore, hits: list[Hit], query: str, limit: int = 5) -> list[Task]:
