@@ -6,7 +6,10 @@ Sections (each printed and written):
   side with ratios, on the hand-written eval questions (evals/questions/*.jsonl, first turn,
   grouped by their `kind`). Warm-up answers other questions (the blind sets), so models,
   indexes and code paths are loaded but no timed question hits a query-vector cache;
-- repeated questions: the timed questions asked again (query vectors cached);
+- repeated questions: the timed questions asked again (answers kept per index generation);
+- HTTP: a real `assistant serve` on loopback, `/api/chat` at 1/8/16 concurrent clients
+  (p50/p95/p99, req/s, errors, server CPU per request from /proc, server RSS), with 1 and 2
+  embedding threads; a fresh server per row, so no timed question is a cache hit;
 - ingest passages/s (cold ingest of the synthetic corpora) and what adding one plan embeds;
 - a scaling curve: N synthetic plans (`synthetic_corpus`: the seeds with invented region names,
   document numbers and dates; task texts are not recombined), p50/p95/max per N,
@@ -200,7 +203,14 @@ def _latency_by_kind(
         r50 = pct(a, 50) / pct(b, 50) if base else float("nan")
         r95 = pct(a, 95) / pct(b, 95) if base else float("nan")
         report.add(f"| {kind} | {len(a)} | {_stats(a)} | {_stats(b) if base else '—'} | {r50:.2f}× | {r95:.2f}× |")
-    # repeated questions: the same texts again (query vectors come from the cache)
+    if base is not None:
+        report.add(
+            "",
+            f"Whole mix, total time: ours {sum(all_ours) / 1000:.2f} s, baseline {sum(all_base) / 1000:.2f} s "
+            f"(ratio {sum(all_ours) / sum(all_base):.2f}×; mean {statistics.fmean(all_ours):.1f} ms vs "
+            f"{statistics.fmean(all_base):.1f} ms per question).",
+        )
+    # repeated questions: the same texts again (answers kept per index generation)
     repeated = [_time(_ask(ours, q.text)) for q in questions]
     report.add(
         "",
@@ -250,6 +260,165 @@ def _scaling(report: Report, base_settings: Settings, sizes: list[int], work: Pa
             f"| {n} | {summary.chunks} | {summary.units} | {summary.seconds:.1f} | {rate:.1f} | "
             f"{len(ms)} | {pct(ms, 50):.1f} | {pct(ms, 95):.1f} | {max(ms):.1f} |"
         )
+    return rows
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _process_tree(pid: int) -> list[int]:
+    """A process and its descendants (uvicorn workers), from /proc."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in task.read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process tree (/proc/PID/stat), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
+
+
+def _rss_mb(pid: int) -> float:
+    total = 0
+    for p in _process_tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+class Server:
+    """`assistant serve` in a child process on a free loopback port (rate limit lifted)."""
+
+    def __init__(self, settings: Settings, work: Path, embed_threads: int = 1, workers: int = 1):
+        import subprocess
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_") and k != "OMP_NUM_THREADS"}
+        env.update(
+            ASSISTANT_INDEX_DIR=str(settings.index_dir), ASSISTANT_CORPUS_DIR=str(settings.corpus_dir),
+            ASSISTANT_EMBED_MODE=settings.embed_mode, ASSISTANT_EMBED_THREADS=str(embed_threads),
+            ASSISTANT_DATA_DIR=str(work / f"data-{self.port}"), ASSISTANT_LLM_BASE_URL="",
+            ASSISTANT_RATE_LIMIT_PER_MINUTE="1000000", ASSISTANT_RATE_LIMIT_BURST="1000000",
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def __enter__(self) -> Server:
+        import httpx
+
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"assistant serve exited with {self.proc.returncode}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("assistant serve did not become ready")
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except Exception:
+            self.proc.kill()
+
+
+def _http_load(url: str, texts: list[str], clients: int) -> tuple[list[float], int, float]:
+    """Each text POSTed to /api/chat once, by `clients` threads: (latencies ms, errors, wall s)."""
+    import threading
+
+    import httpx
+
+    todo = iter(texts)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = 0
+
+    def client() -> None:
+        nonlocal errors
+        with httpx.Client(base_url=url, timeout=60) as c:
+            while True:
+                with lock:
+                    text = next(todo, None)
+                if text is None:
+                    return
+                t = time.perf_counter()
+                try:
+                    ok = c.post("/api/chat", json={"messages": [{"role": "user", "content": text}]}).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                ms = (time.perf_counter() - t) * 1000
+                with lock:
+                    latencies.append(ms)
+                    errors += not ok
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return latencies, errors, time.perf_counter() - started
+
+
+def _http(
+    report: Report, settings: Settings, work: Path, questions: list[Question], warmup: list[str],
+    levels: tuple[int, ...] = (1, 8, 16), threads: tuple[int, ...] = (1, 2),
+) -> list[dict[str, Any]]:
+    """/api/chat on a real `assistant serve` (1 worker) at each client count: a fresh server per
+    row, warmed with the warm-up questions, then every timed question once (no cache hit)."""
+    texts = [q.text for q in questions]
+    random.Random(12).shuffle(texts)  # kinds spread over the clients
+    timed = set(texts)
+    warm = [t for t in warmup if t not in timed]
+    rows = []
+    for n_threads in threads:
+        for clients in levels:
+            with Server(settings, work, embed_threads=n_threads) as server:
+                _http_load(server.url, warm, 1)
+                cpu0 = _cpu_seconds(server.proc.pid)
+                ms, errors, wall = _http_load(server.url, texts, clients)
+                cpu = _cpu_seconds(server.proc.pid) - cpu0
+                rss = _rss_mb(server.proc.pid)
+            row = {"threads": n_threads, "clients": clients, "n": len(ms), "errors": errors,
+                   "rps": len(ms) / wall, "p50": pct(ms, 50), "p95": pct(ms, 95), "p99": pct(ms, 99),
+                   "cpu_ms": cpu * 1000 / max(1, len(ms)), "rss": rss}
+            rows.append(row)
+            report.add(
+                f"| {n_threads} | {clients} | {row['n']} | {errors} | {row['rps']:.1f} | "
+                f"{row['p50']:.1f} / {row['p95']:.1f} / {row['p99']:.1f} | {row['cpu_ms']:.1f} | {rss:.0f} |"
+            )
     return rows
 
 
@@ -376,6 +545,23 @@ def run_bench(
         )
         warmup = [q.text for q in eval_questions(root, per_kind=2 if quick else None, sets=WARMUP_SETS)]
         lat = _latency_by_kind(report, two, questions, warmup, baseline=True)
+        http_index = work / "index-http"  # its own copy: one embedded Chroma per process
+        shutil.copytree(two.index_dir, http_index)
+        report.add(
+            "",
+            "## HTTP",
+            "",
+            f"`assistant serve` (1 worker) on loopback, `POST /api/chat`: the {len(questions)} questions above, "
+            "each once, shared out over N client threads in this process (which competes for the same "
+            f"{os.cpu_count()} CPUs); a fresh server for each row, warmed with the warm-up questions. "
+            "Server CPU = user + system time of the server process (/proc) during the timed requests, "
+            "divided by the requests. Embedding threads = ASSISTANT_EMBED_THREADS of the server.",
+            "",
+            "| embedding threads | clients | requests | errors | req/s | p50 / p95 / p99 ms | server CPU ms/request | server RSS MB |",
+            "|---|---|---|---|---|---|---|---|",
+        )
+        http_rows = _http(report, _with(two, index_dir=http_index), work, questions, warmup,
+                          threads=(1,) if quick else (1, 2))
         report.add(
             "",
             "## Ingest",
@@ -415,10 +601,15 @@ def run_bench(
             report.add("", f"![latency by corpus size]({png.name})")
         else:
             report.add("", "(matplotlib not available: no plot)")
+    eight = next((r for r in http_rows if r["clients"] == 8 and r["threads"] == 1), None)
     report.add(
         "",
         f"Total bench time {time.perf_counter() - started:.0f} s. Ours over the whole mix: "
-        f"p50 {pct(lat['ours'], 50):.1f} ms vs baseline {pct(lat['baseline'], 50):.1f} ms.",
+        f"p50 {pct(lat['ours'], 50):.1f} ms vs baseline {pct(lat['baseline'], 50):.1f} ms"
+        + (f"; HTTP at 8 clients p95 {eight['p95']:.0f} ms, {eight['errors']} errors, "
+           f"{eight['cpu_ms']:.1f} ms server CPU per request." if eight else "."),
+        f"Load average when it finished: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        "(the machine is shared; compare ratios measured side by side in this run).",
     )
     path = out_dir / "benchmarks.md"
     path.write_text("\n".join(report.lines) + "\n", "utf-8")

@@ -25,11 +25,14 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     text = (out / "benchmarks.md").read_text("utf-8")
     for heading in (
         "Command:", "Machine:", "## Latency by question kind", "Question mix:",
-        "Repeated questions", "## Ingest", "passages/s", "| embedding threads |", "## Scaling with the number of plans",
+        "Repeated questions", "## HTTP", "| embedding threads | clients |", "## Ingest", "passages/s", "| embedding threads |", "## Scaling with the number of plans",
         "Adding one plan",
     ):
         assert heading in text, heading
     assert "| **all** |" in text
+    http_rows = [line for line in text.splitlines() if line.startswith("| 1 | ")]
+    assert [row.split(" | ")[1] for row in http_rows] == ["1", "8", "16"], http_rows
+    assert all(row.split(" | ")[3] == "0" for row in http_rows), http_rows  # no request failed
     assert (out / "benchmarks-scaling.png").stat().st_size > 1000
 
 
