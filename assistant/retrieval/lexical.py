@@ -45,12 +45,11 @@ def token_set(text: str) -> frozenset[str]:
     return _token_set(text)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _token_set(text: str) -> frozenset[str]:
     return frozenset(_tokens(text))
 
 
-@lru_cache(maxsize=4096)
 def _tokens(text: str) -> tuple[str, ...]:
     tokens: list[str] = []
     for seg in PUNCT_RE.split(text):
@@ -69,18 +68,28 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25()
         self._bm25.index([tokenize(c.embed_text) for c in chunks], show_progress=False)
         self._scored: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(chunks):
+            rows.setdefault(c.plan_id, []).append(i)
+        self._rows = {pid: np.asarray(r, dtype=np.int64) for pid, r in rows.items()}
+        self._plans = frozenset(rows)
+        self._none = np.zeros(0, dtype=np.int64)
         self._lock = threading.Lock()
 
     def search(
         self, query: str, k: int = 10, plan_ids: set[str] | None = None
     ) -> list[tuple[Chunk, float]]:
         ranked, scores = self._ranked(query)
+        if plan_ids and len(ranked) and not self._plans <= plan_ids:
+            # only the plans' chunks, ranked the same way (score, then corpus order): the order
+            # the whole ranking has once other plans' chunks are skipped
+            rows = np.concatenate([self._rows.get(pid, self._none) for pid in sorted(plan_ids)])
+            rows.sort()
+            ranked = rows[np.argsort(-scores[rows], kind="stable")]
         out = []
         for i in ranked.tolist():
             if scores[i] <= 0:
                 break
-            if plan_ids and self.chunks[i].plan_id not in plan_ids:
-                continue
             out.append((self.chunks[i], float(scores[i])))
             if len(out) >= k:
                 break
