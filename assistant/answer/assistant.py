@@ -17,6 +17,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from ..records import Answer
+from ..retrieval.retrieve import synonyms_version
 from ..retrieval.store import IndexStore, StoreHolder
 from ..settings import Settings
 from . import compose as C
@@ -139,15 +140,15 @@ class Assistant:
             if q.intent == "unit_tasks":
                 return gather_unit_tasks(store, q, within=previous[1].tasks())
             return gather_topic(store, q, within=previous[1].tasks())
-        return INTENTS[q.intent].gather(store, q)
+        # pure over the generation (and the synonyms file): a repeated question, or a suggestion
+        # checked by _answerable and then asked, is gathered once
+        key = (q, synonyms_version(store))
+        return store.memo("evidence", key, lambda: INTENTS[q.intent].gather(store, q))
 
     def compose(
         self, store: IndexStore, q: Query, ev: Evidence, asked: str
     ) -> tuple[Answer, set[int]]:
-        ctx = C.Context(
-            store.plans,
-            {(t.plan_id, t.number): c.id for t in store.tasks if (c := store.task_chunk(t))},
-        )
+        ctx = C.Context(store.plans, store.task_passage_ids())
         d = C.Draft(lang=q.lang)
         status = ev.status
         intent = q.intent
@@ -164,7 +165,7 @@ class Assistant:
             C.compose_not_covered(q, ev, ctx, d)
         else:
             INTENTS[q.intent].compose(q, ev, ctx, d)
-        sizes = {pid: max((t.number for t in store.plan_tasks(pid)), default=0) for pid in store.plans}
+        sizes = store.plan_sizes()
         offered = suggest(q, ev, store.plans, sizes, asked)
         answer = d.answer(status, intent, list(q.plan_ids), self._answerable(store, q, offered))
         return answer, d.counts

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..records import Chunk, Section, Status, Task
 from ..retrieval.retrieve import hybrid, tasks_from_hits
 from ..retrieval.store import IndexStore, Role
-from ..retrieval.topics import TopicMatcher, similarity
+from ..retrieval.topics import TopicMatcher, bigrams, similarity
 from .language import lexicon, pattern
 from .understand import Query
 
@@ -246,12 +246,11 @@ def gather_compare(store: IndexStore, q: Query) -> Evidence:
     groups: list[TaskGroup] = []
     pids = list(per_plan)
     pairs: list[tuple[Task, Task]] = []
+    closest = closest_elsewhere([per_plan[pid] for pid in pids])
     for i, pid in enumerate(pids):
-        others = [t for o in pids if o != pid for t in per_plan[o]]
         only = []
-        for t in per_plan[pid]:
-            match = max(others, key=lambda o: similarity(t.text, o.text), default=None)
-            if match is not None and similarity(t.text, match.text) >= 0.5:
+        for t, (match, sim) in zip(per_plan[pid], closest[i], strict=True):
+            if match is not None and sim >= 0.5:
                 if i > 0 and all(b is not t for _, b in pairs):
                     pairs.append((match, t))  # every later plan's task that the first plan shares
             else:
@@ -261,6 +260,52 @@ def gather_compare(store: IndexStore, q: Query) -> Evidence:
         pairs.sort(key=lambda ab: (ab[0].number, ab[1].number))
         groups.append(TaskGroup("both", pids[0], tuple(dict.fromkeys(a for a, _ in pairs)), pairs=tuple(pairs)))
     return Evidence("answered", tuple(groups), topic=q.topic)
+
+
+def closest_elsewhere(
+    lists: list[list[Task]], brute_force_below: int = 64
+) -> list[list[tuple[Task | None, float]]]:
+    """For each task of each list, the most similar task of the other lists and its similarity:
+    `max(others, key=similarity)` (the first in list order among equals; (None, 0.0) when the
+    other lists are empty). Small inputs are compared pairwise; large ones (a comparison over
+    many plans) through an index of shared character bigrams, with the same result."""
+    flat = [(i, t) for i, ts in enumerate(lists) for t in ts]
+    if len(flat) < brute_force_below:
+        out: list[list[tuple[Task | None, float]]] = []
+        for i, ts in enumerate(lists):
+            others = [o for j, os_ in enumerate(lists) if j != i for o in os_]
+            row: list[tuple[Task | None, float]] = []
+            for t in ts:
+                match = max(others, key=lambda o, t=t: similarity(t.text, o.text), default=None)
+                row.append((match, similarity(t.text, match.text) if match is not None else 0.0))
+            out.append(row)
+        return out
+    import numpy as np
+
+    grams = [bigrams(t.text) for _, t in flat]
+    sizes = np.array([len(g) for g in grams], dtype=np.int64)
+    owner = np.array([i for i, _ in flat], dtype=np.int64)
+    postings: dict[str, list[int]] = {}
+    for k, g in enumerate(grams):
+        for b in g:
+            postings.setdefault(b, []).append(k)
+    post = {b: np.asarray(v, dtype=np.int64) for b, v in postings.items()}
+    result: list[list[tuple[Task | None, float]]] = [[] for _ in lists]
+    for k, (i, _) in enumerate(flat):
+        mine = owner == i
+        if mine.all():
+            result[i].append((None, 0.0))
+            continue
+        if grams[k]:
+            shared = np.bincount(np.concatenate([post[b] for b in grams[k]]), minlength=len(flat))
+        else:
+            shared = np.zeros(len(flat), dtype=np.int64)
+        denom = np.minimum(sizes[k], sizes)
+        sim = np.where(denom > 0, shared / np.maximum(denom, 1), 0.0)
+        sim[mine] = -1.0
+        best = int(np.argmax(sim))  # the first maximum, as max() over the others gives
+        result[i].append((flat[best][1], float(sim[best])))
+    return result
 
 
 SECTION_FACTS = {

@@ -81,7 +81,12 @@ class Query:
 
 def plan_names(plan: Plan) -> set[str]:
     """How a question can name a plan: region, short name (with its level: 某某县), title,
-    English name."""
+    English name. (Kept per plan: every question looks at every plan's names.)"""
+    return _plan_names(plan)
+
+
+@lru_cache(maxsize=16384)
+def _plan_names(plan: Plan) -> set[str]:
     short_level = f"{plan.short_name}{plan.level}" if plan.short_name and plan.level else ""
     return {plan.short_name, short_level, plan.region, plan.title, plan.name_en} - {""}
 
@@ -128,7 +133,8 @@ def _literal(s: str) -> re.Pattern[str]:
 def _without_slots(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
     """The question without plan names, units, task numbers and question frames."""
     rest = text
-    names = [*mentions, *(n for p in plans.values() for n in plan_names(p))]
+    low = text.lower()  # a name the question does not contain changes nothing: skipped
+    names = [*mentions, *(n for p in plans.values() for n in plan_names(p) if n.lower() in low)]
     for s in sorted(names, key=len, reverse=True):
         rest = _literal(s).sub(" ", rest)
     # "…方案里文旅方面": the place words after a plan's name go with it (else 里文旅 is one word)

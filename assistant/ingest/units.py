@@ -260,6 +260,9 @@ class UnitRegistry:
         # the text's length, not the number of aliases (hundreds of plans, thousands of aliases)
         self._automaton = _alias_automaton(self._by_length)
         self._order = {key: i for i, key in enumerate(self.scoped)}
+        self._all_plans = frozenset(plans)
+        self._everywhere: dict[str, list[str]] = {}
+        self._entries_by_plan: dict[str, dict[str, list[int]]] = {}
         self._by_plan: dict[str, list[Unit]] = {}
         for u in self.scoped.values():
             for pid in u.plans:
@@ -323,9 +326,10 @@ class UnitRegistry:
     ) -> list[tuple[str, list[str]]]:
         """(alias as written, candidate canonical names) for each unit named in free
         text, longest alias first, non-overlapping, in order of appearance."""
-        scope = set(plan_ids) if plan_ids else set(self.plans)
+        scope = set(plan_ids) if plan_ids else self._all_plans
         if self._automaton is None or len(text) < 2:
             return []
+        whole = scope == self._all_plans
         # every occurrence of every alias, grouped by alias (rank = place in longest-first order)
         starts: dict[int, list[int]] = {}
         for end, rank in self._automaton.iter(text):
@@ -334,9 +338,7 @@ class UnitRegistry:
         found: list[tuple[int, str, list[str]]] = []
         for rank in sorted(starts):  # longest alias first, as before
             alias = self._by_length[rank]
-            names = list(
-                dict.fromkeys(n for n, pids in self._index_sets[alias] if not scope.isdisjoint(pids))
-            )
+            names = self._names_everywhere(alias) if whole else self._names_within(alias, scope)
             if not names:
                 continue
             after = 0  # occurrences of one alias do not overlap each other (left to right)
@@ -350,6 +352,30 @@ class UnitRegistry:
                 taken[start:end] = [True] * (end - start)
                 found.append((start, alias, names))
         return [(alias, names) for _, alias, names in sorted(found)]
+
+    def _names_within(self, alias: str, scope: set[str] | frozenset[str]) -> list[str]:
+        """Canonical names an alias stands for in any of the plans in scope (in entry order)."""
+        entries = self._index_sets[alias]
+        if len(entries) <= 8 or len(scope) > 8:
+            return list(dict.fromkeys(n for n, pids in entries if not scope.isdisjoint(pids)))
+        # an alias many regions share, asked about a few plans: only those plans' entries
+        by_plan = self._entries_by_plan.get(alias)
+        if by_plan is None:
+            by_plan = {}
+            for i, (_, pids) in enumerate(entries):
+                for pid in pids:
+                    by_plan.setdefault(pid, []).append(i)
+            self._entries_by_plan[alias] = by_plan
+        hits = sorted({i for pid in scope for i in by_plan.get(pid, ())})
+        return list(dict.fromkeys(entries[i][0] for i in hits))
+
+    def _names_everywhere(self, alias: str) -> list[str]:
+        """The same over every plan, computed once per alias (an alias many regions share has
+        one entry per region: hundreds of plans make this the costly part of `mentions`)."""
+        names = self._everywhere.get(alias)
+        if names is None:
+            names = self._everywhere[alias] = self._names_within(alias, self._all_plans)
+        return list(names)
 
     def _units_in(self, scope: set[str]) -> list[Unit]:
         """Scoped units used by any plan in scope, in registry order."""

@@ -8,6 +8,8 @@ ranking function and as a llama-index BaseRetriever.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +20,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from ..records import Chunk
 
 STOP = set("的了和与及等在对为是有将按以或并其中各于由")
+SCORED_QUERIES = 64  # BM25 score vectors kept (one float and one index per chunk each)
 PUNCT_RE = re.compile(r"[\s，。、；：！？“”‘’《》（）()【】\[\]—…·,.;:!?\"'/|｜\-+]+")
 
 
@@ -34,13 +37,27 @@ def _jieba() -> Any:
 
 def tokenize(text: str) -> list[str]:
     """jieba words (search mode) + character bigrams, punctuation and stop words removed."""
+    return list(_tokens(text))
+
+
+def token_set(text: str) -> frozenset[str]:
+    """The distinct tokens of a text (kept: task texts are compared with many questions)."""
+    return _token_set(text)
+
+
+@lru_cache(maxsize=4096)
+def _token_set(text: str) -> frozenset[str]:
+    return frozenset(_tokens(text))
+
+
+def _tokens(text: str) -> tuple[str, ...]:
     tokens: list[str] = []
     for seg in PUNCT_RE.split(text):
         if not seg:
             continue
         tokens += [w for w in _jieba().cut_for_search(seg) if w.strip() and w not in STOP]
         tokens += [seg[i : i + 2] for i in range(len(seg) - 1)]
-    return tokens
+    return tuple(tokens)
 
 
 class LexicalIndex:
@@ -50,25 +67,53 @@ class LexicalIndex:
         self.chunks = chunks
         self._bm25 = bm25s.BM25()
         self._bm25.index([tokenize(c.embed_text) for c in chunks], show_progress=False)
+        self._scored: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(chunks):
+            rows.setdefault(c.plan_id, []).append(i)
+        self._rows = {pid: np.asarray(r, dtype=np.int64) for pid, r in rows.items()}
+        self._plans = frozenset(rows)
+        self._none = np.zeros(0, dtype=np.int64)
+        self._lock = threading.Lock()
 
     def search(
         self, query: str, k: int = 10, plan_ids: set[str] | None = None
     ) -> list[tuple[Chunk, float]]:
-        tokens = tokenize(query)
-        if not tokens:
-            return []
-        scores = self._bm25.get_scores(tokens)
-        ranked = np.argsort(-np.asarray(scores), kind="stable")  # ties keep corpus order
+        ranked, scores = self._ranked(query)
+        if plan_ids and len(ranked) and not self._plans <= plan_ids:
+            # only the plans' chunks, ranked the same way (score, then corpus order): the order
+            # the whole ranking has once other plans' chunks are skipped
+            rows = np.concatenate([self._rows.get(pid, self._none) for pid in sorted(plan_ids)])
+            rows.sort()
+            ranked = rows[np.argsort(-scores[rows], kind="stable")]
         out = []
         for i in ranked.tolist():
             if scores[i] <= 0:
                 break
-            if plan_ids and self.chunks[i].plan_id not in plan_ids:
-                continue
             out.append((self.chunks[i], float(scores[i])))
             if len(out) >= k:
                 break
         return out
+
+    def _ranked(self, query: str) -> tuple[Any, Any]:
+        """Every chunk by BM25 score (ties keep corpus order), kept per query: a question
+        searched again over other plans (a comparison, a suggestion) is scored once."""
+        with self._lock:
+            hit = self._scored.get(query)
+            if hit is not None:
+                self._scored.move_to_end(query)
+                return hit
+        tokens = tokenize(query)
+        if not tokens:
+            result: tuple[Any, Any] = (np.zeros(0, dtype=np.int64), np.zeros(0))
+        else:
+            scores = np.asarray(self._bm25.get_scores(tokens))
+            result = (np.argsort(-scores, kind="stable"), scores)  # ties keep corpus order
+        with self._lock:
+            self._scored[query] = result
+            if len(self._scored) > SCORED_QUERIES:
+                self._scored.popitem(last=False)
+        return result
 
 
 class LexicalRetriever(BaseRetriever):

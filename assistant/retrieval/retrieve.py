@@ -1,9 +1,13 @@
 """Retrieval: structured lookups for list questions, hybrid search for the rest.
 
-Hybrid = lexical (jieba + bigram BM25) and dense (Chroma, through llama-index's
-VectorStoreIndex retriever) fused by reciprocal rank. Hits on body paragraphs
-that restate annex rows are expanded to those rows, so the answer can cite the
-row with its units.
+Hybrid = lexical (jieba + bigram BM25), dense (the Chroma collection llama-index's
+ChromaVectorStore holds, queried for ids and distances only) and phrase overlap, fused by
+reciprocal rank. Hits on body paragraphs that restate annex rows are expanded to those rows,
+so the answer can cite the row with its units.
+
+Every step is pure over an index generation, so results are kept per generation
+(`IndexStore.memo`): a question asked again, or searched again over other plans, costs no
+second BM25 scoring, embedding or Chroma query.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ..records import Chunk, Task
-from .lexical import LexicalRetriever, tokenize
+from .lexical import token_set
 from .store import IndexStore, VectorStoreError
 
 
@@ -37,8 +42,14 @@ class Hit:
 
 
 def _synonyms(path: Path) -> tuple[tuple[str, str], ...]:
-    mtime = path.stat().st_mtime_ns if path.exists() else 0
-    return _load_synonyms(path, mtime)  # re-read when the file changes, even in a running server
+    return _load_synonyms(path, _mtime(path))  # re-read when the file changes, even in a running server
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
 @lru_cache(maxsize=4)
@@ -54,11 +65,21 @@ def _load_synonyms(path: Path, mtime: int) -> tuple[tuple[str, str], ...]:
     )
 
 
+def synonyms_version(store: IndexStore) -> int:
+    """Changes when corpus/synonyms.toml does: part of the key of anything that expands queries."""
+    return _mtime(store.settings.corpus_dir / "synonyms.toml")
+
+
 def _has_word(text: str, word: str) -> bool:
     """Chinese words match as substrings, Latin words only as whole words."""
     if word.isascii():
-        return re.search(rf"\b{re.escape(word)}\b", text) is not None
+        return _whole_word(word).search(text) is not None
     return word in text
+
+
+@lru_cache(maxsize=4096)
+def _whole_word(word: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(word)}\b")
 
 
 def synonym_pairs(synonyms_file: Path) -> tuple[tuple[str, str], ...]:
@@ -68,30 +89,33 @@ def synonym_pairs(synonyms_file: Path) -> tuple[tuple[str, str], ...]:
 
 def expand_query(text: str, synonyms_file: Path) -> str:
     """Add the plans' own terms for everyday words (香港 → 港澳, 诊所 → 医疗机构)."""
+    return _expand(text, _synonyms(synonyms_file))
+
+
+@lru_cache(maxsize=4096)
+def _expand(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     low = text.lower()
-    extra = [term for word, term in _synonyms(synonyms_file) if _has_word(low, word) and term not in text]
+    extra = [term for word, term in pairs if _has_word(low, word) and term not in text]
     return text + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
 
 
 def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -> list[Hit]:
-    """Top-k chunks for a free-text question within the given plans."""
-    from llama_index.core.schema import QueryBundle
-    from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
-
+    """Top-k chunks for a free-text question within the given plans (kept per generation:
+    the same text over the same plans is retrieved once)."""
     text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
-    pids = set(plan_ids)
-    lexical = LexicalRetriever(store.lexical(), k=20, plan_ids=pids).retrieve(text)
-    filters = MetadataFilters(
-        filters=[MetadataFilter(key="plan_id", value=list(pids), operator=FilterOperator.IN)]
-    )
-    vector_index = store.vector_index()  # built once per generation
+    pids = tuple(sorted(set(plan_ids)))
+    key = (query, text, pids, k)
+    return list(store.memo("hybrid", key, lambda: _hybrid(store, query, text, set(pids), k)))
+
+
+def _hybrid(store: IndexStore, query: str, text: str, pids: set[str], k: int) -> tuple[Hit, ...]:
+    lexical = store.lexical().search(text, k=20, plan_ids=pids)
     try:
-        bundle = QueryBundle(query_str=text, embedding=store.query_embedding(text))
-        dense = vector_index.as_retriever(similarity_top_k=20, filters=filters).retrieve(bundle)
+        dense = store.dense_ids(store.query_embedding(text), pids, k=20)
     except Exception as exc:  # Chroma down, files gone or corrupt: the caller answers 503
         raise VectorStoreError(f"vector search failed: {exc}") from exc
     phrase = phrase_ranking(store, query, pids)
-    fused = rrf([[n.node.node_id for n in lexical], [n.node.node_id for n in dense], phrase])
+    fused = rrf([[c.id for c, _ in lexical], dense, phrase])
     hits: list[Hit] = []
     for cid, score in fused:
         chunk = store.passage(cid)
@@ -104,12 +128,15 @@ def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -
                 store.task(chunk.plan_id, chunk.task_number) if chunk.task_number is not None else None,
             )
         )
-    return hits[:k]
+    return tuple(hits[:k])
+
+
+PHRASE_SKIP_RE = re.compile(r"[\s，。、；：？！?!,.“”\"]")
 
 
 def longest_shared(query: str, text: str, min_len: int = 4) -> int:
     """Length of the longest run of the question found verbatim in the text (0 if < min_len)."""
-    q = re.sub(r"[\s，。、；：？！?!,.“”\"]", "", query)
+    q = PHRASE_SKIP_RE.sub("", query)
     best = 0
     for i in range(len(q)):
         n = max(best + 1, min_len)
@@ -122,23 +149,43 @@ def longest_shared(query: str, text: str, min_len: int = 4) -> int:
 def phrase_ranking(store: IndexStore, query: str, plan_ids: set[str], k: int = 10) -> list[str]:
     """Task chunks that repeat a phrase of the question (资信调查, 趁鲜切制), longest first:
     a third list for fusion that rewards the plan's exact wording."""
+    probe = _runs_of(PHRASE_SKIP_RE.sub("", query), 4)
+    if probe is None:
+        return []
+    # one automaton pass finds the chunks sharing any 4-character run; only those are measured
     scored = [
         (longest_shared(query, c.text), c.id)
         for c in store.task_chunks_in(plan_ids)
+        if next(probe.iter(c.text), None) is not None
     ]
     return [cid for n, cid in sorted(scored, key=lambda x: -x[0]) if n][:k]
 
 
+@lru_cache(maxsize=1024)
+def _runs_of(q: str, n: int) -> Any:
+    """An Aho-Corasick automaton of every n-character run of q (None when q is shorter)."""
+    import ahocorasick
+
+    runs = {q[i : i + n] for i in range(len(q) - n + 1)}
+    if not runs:
+        return None
+    automaton = ahocorasick.Automaton()
+    for run in runs:
+        automaton.add_word(run, run)
+    automaton.make_automaton()
+    return automaton
+
+
 def tasks_from_hits(store: IndexStore, hits: list[Hit], query: str, limit: int = 5) -> list[Task]:
     """Tasks in hit order; a body paragraph contributes the linked rows that best match."""
-    q = set(tokenize(query))
+    q = token_set(query)
     out: list[Task] = []
     for h in hits:
         if h.task is not None:
             cands = [h.task]
         else:
             cands = [t for n in h.chunk.task_numbers if (t := store.task(h.chunk.plan_id, n))]
-            cands.sort(key=lambda t: -len(q & set(tokenize(t.text))))
+            cands.sort(key=lambda t: -len(q & token_set(t.text)))
             cands = cands[:2]
         for t in cands:
             if t not in out:

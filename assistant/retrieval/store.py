@@ -14,7 +14,8 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Callable, Hashable
+from typing import Any, Literal, TypeVar
 
 from ..ingest.index import chroma_client, collection_name, current_generation, task_from_dict
 from ..ingest.units import AliasTable, UnitRegistry
@@ -23,6 +24,8 @@ from ..settings import Settings, prepare_offline_runtime
 
 Role = Literal["lead", "responsible", "any"]
 QUERY_VECTORS = 512  # question vectors kept per generation (repeated and suggested questions)
+MEMO_SIZE = 1024  # results of pure per-question steps kept per generation and step
+T = TypeVar("T")
 
 
 class IndexMissingError(RuntimeError):
@@ -46,10 +49,11 @@ class IndexStore:
     _collection: Any = None
     _embedder: Any = None
     _lexical: Any = None
-    _vector_index: Any = None
     _open_lock: Any = field(default_factory=threading.Lock)
     _query_vectors: Any = field(default_factory=OrderedDict)
     _vectors_lock: Any = field(default_factory=threading.Lock)
+    _memo: Any = field(default_factory=dict)
+    _memo_lock: Any = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, settings: Settings) -> IndexStore:
@@ -98,6 +102,8 @@ class IndexStore:
             self._plan_tasks.setdefault(t.plan_id, []).append(t)
             for name in dict.fromkeys((*t.lead, *t.responsible)):
                 self._unit_tasks.setdefault(name, []).append(t)
+        self._passage_ids: dict[tuple[str, int], str] | None = None
+        self._plan_sizes: dict[str, int] | None = None
         self._topics: dict[tuple[str, int], str] = {}
         for c in self.chunks.values():  # body paragraphs that restate annex rows lend their heading
             for n in c.task_numbers:
@@ -149,6 +155,40 @@ class IndexStore:
     def task_chunk(self, task: Task) -> Chunk | None:
         return self._task_chunks.get((task.plan_id, task.number))
 
+    def memo(self, step: str, key: Hashable, compute: Callable[[], T], size: int = MEMO_SIZE) -> T:
+        """The result of a pure step over this generation (retrieval for a text, a question's
+        evidence), computed once per key and kept in a bounded LRU per step. A new generation is
+        a new store, so nothing outlives the index it was computed from. Callers must treat the
+        result as read-only. Failures are not kept (a question that hit a Chroma outage is
+        asked again once it is back)."""
+        with self._memo_lock:
+            lru = self._memo.setdefault(step, OrderedDict())
+            if key in lru:
+                lru.move_to_end(key)
+                return lru[key]  # type: ignore[no-any-return]
+        value = compute()
+        with self._memo_lock:
+            lru[key] = value
+            if len(lru) > size:
+                lru.popitem(last=False)
+        return value
+
+    def task_passage_ids(self) -> dict[tuple[str, int], str]:
+        """(plan, task number) → the task's passage id, for every task (built once)."""
+        if self._passage_ids is None:
+            self._passage_ids = {
+                (t.plan_id, t.number): c.id for t in self.tasks if (c := self.task_chunk(t))
+            }
+        return self._passage_ids
+
+    def plan_sizes(self) -> dict[str, int]:
+        """Each plan's highest task number (0 for a plan without tasks), built once."""
+        if self._plan_sizes is None:
+            self._plan_sizes = {
+                pid: max((t.number for t in self._plan_tasks.get(pid, ())), default=0) for pid in self.plans
+            }
+        return self._plan_sizes
+
     # ---- retrieval backends (opened lazily) ----
     def embedder(self) -> Any:
         if self._embedder is None:
@@ -172,20 +212,15 @@ class IndexStore:
                 self._query_vectors.popitem(last=False)
         return vec
 
-    def vector_index(self) -> Any:
-        """llama-index's VectorStoreIndex over this generation's collection, built once."""
-        if self._vector_index is None:
-            from llama_index.core import VectorStoreIndex
-            from llama_index.vector_stores.chroma import ChromaVectorStore
-
-            collection = self.collection()
-            with self._open_lock:
-                if self._vector_index is None:
-                    self._vector_index = VectorStoreIndex.from_vector_store(
-                        ChromaVectorStore(chroma_collection=collection),
-                        embed_model=self.embedder(),
-                    )
-        return self._vector_index
+    def dense_ids(self, vector: list[float], plan_ids: set[str], k: int = 20) -> list[str]:
+        """Ids of the k passages nearest to a question vector within the plans, best first:
+        one Chroma query (embedded or server) asking for ids and distances only (the passages
+        themselves are in the tables), as llama-index's ChromaVectorStore filters them."""
+        where = {"plan_id": {"$in": sorted(plan_ids)}}
+        result = self.collection().query(
+            query_embeddings=[vector], n_results=k, where=where, include=["distances"]
+        )
+        return list(result["ids"][0])
 
     def collection(self) -> Any:
         with self._open_lock:  # concurrent first queries must not open Chroma twice

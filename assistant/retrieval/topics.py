@@ -8,6 +8,8 @@ corpus/synonyms.toml. Pure string work over the index tables: no embedding, no m
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 import tomllib
@@ -37,10 +39,12 @@ def _modifiers() -> frozenset[str]:
     return frozenset(w.lower() for w in lexicon()["modifiers"]["words"])
 
 
+MEMO_WORDS = 100_000  # words whose document frequency / corpus presence is kept
 ALL_PARTS = "\x00all"  # marks the parts of a two-domain word: every part must be said
 MODIFIER_SHARE = 0.2  # a policy verb beside a domain word weighs this much of its IDF
 
 
+@lru_cache(maxsize=1)  # setLogLevel on every call clears every logger's cache
 def _jieba() -> object:
     import jieba
 
@@ -117,6 +121,10 @@ class TopicMatcher:
     _vocab: frozenset[str] = field(default_factory=frozenset)
     _glossary: frozenset[str] = field(default_factory=frozenset)
     _examples: dict[str, str] = field(default_factory=dict)
+    _dfs: dict[frozenset[str], int] = field(default_factory=dict)
+    _joined: str | None = None
+    _starts: list[int] = field(default_factory=list)
+    _said: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # the glossary's Chinese words, kept whole when the segmenter cuts them (营商环境 is
@@ -220,7 +228,33 @@ class TopicMatcher:
         return self._cache[key]
 
     def _df(self, needles: set[str]) -> int:
-        return sum(1 for d in self.docs.values() if any(n in d for n in needles))
+        key = frozenset(needles)  # kept per word set (the tasks never change)
+        df = self._dfs.get(key)
+        if df is None:
+            if len(self._dfs) > MEMO_WORDS:
+                self._dfs.clear()
+            df = self._dfs[key] = self._count_docs(key)
+        return df
+
+    def _count_docs(self, needles: frozenset[str]) -> int:
+        """Tasks whose words and headings contain any of the needles: str.find over all of them
+        joined, jumping to the next task after each hit (no Python step per task that lacks it)."""
+        if "" in needles:
+            return len(self.docs)
+        if self._joined is None:
+            docs = list(self.docs.values())
+            self._starts = list(itertools.accumulate((len(d) + 1 for d in docs[:-1]), initial=0))
+            self._joined = "\x00".join(docs)
+        joined, starts = self._joined, self._starts
+        hit: set[int] = set()
+        for n in needles:
+            pos = joined.find(n)
+            while pos != -1:
+                i = bisect.bisect_right(starts, pos) - 1
+                hit.add(i)
+                nxt = starts[i + 1] if i + 1 < len(starts) else len(joined)
+                pos = joined.find(n, nxt)
+        return len(hit)
 
     def _weight(self, word: str, exp: set[str], subs: list[str]) -> float:
         """Inverse document frequency over the tasks: words every task says (优化, 推进) weigh
@@ -358,6 +392,15 @@ class TopicMatcher:
         text = f"{topic}、{domain}" if domain else topic
         return any(share >= 0.6 - 1e-9 for share, _, _ in self.scores(text, task, topical=True))
 
+    def _in_corpus(self, word: str) -> bool:
+        """Some plan says the word (kept per word: the corpus is long and never changes)."""
+        said = self._said.get(word)
+        if said is None:
+            if len(self._said) > MEMO_WORDS:
+                self._said.clear()
+            said = self._said[word] = word in self.corpus
+        return said
+
     def corpus_share(self, text: str) -> float:
         """Share of the question's content words that the plans use anywhere (after mapping
         everyday words to plan terms): 0 means the plans never speak of it."""
@@ -368,9 +411,9 @@ class TopicMatcher:
         words = [(w, exp, subs) for w, exp, subs in words if exp or not w.isascii()]
         if not words:
             return 1.0
+        said = self._in_corpus
         hit = sum(
             1 for w, exp, subs in words
-            if (not w.isascii() and w in self.corpus) or any(e in self.corpus for e in exp)
-            or any(s in self.corpus for s in subs)
+            if (not w.isascii() and said(w)) or any(said(e) for e in exp) or any(said(s) for s in subs)
         )
         return hit / len(words)
