@@ -359,6 +359,9 @@ class TopicMatcher:
         alts = self._terms(topic, topical=True)
         if len(alts) < 2:
             return ""
+        pieces = ["".join(w for w, _, _ in alt) for alt in alts]
+        if all(len(p) >= 4 and p in self.corpus for p in pieces):
+            return ""  # 数据安全、个人信息保护: topics the plans name themselves, not examples of a domain
         jieba = _jieba()
         own = [
             {p for w, _, _ in alt for p in [w, *jieba.cut_for_search(w)] if len(p) >= 2}  # type: ignore[attr-defined]

@@ -115,3 +115,19 @@ def test_two_domains_in_one_word_need_both() -> None:
     got = {n for n, t in texts.items()
            if m.matches("外籍人才", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
     assert got == {1, 2}
+
+
+def test_topics_the_plans_name_themselves_are_not_examples_of_a_domain(matcher: TopicMatcher) -> None:
+    # 夜间经济 and 特色商圈 are both printed whole: two named topics, not examples of 消费
+    assert matcher.domain_of_examples("夜间经济、特色商圈") == ""
+    # short everyday examples still name their domain
+    assert matcher.domain_of_examples("银行、贷款、担保") in ("融资", "金融")
+
+
+def test_an_english_word_inside_a_mapped_phrase_means_the_phrase() -> None:
+    texts = {1: "支持设立绿色金融合作平台。", 2: "开辟人才绿色通道。", 3: "完善金融服务。", 4: "发展金融科技。", 5: "防范金融风险。", 6: "扩大金融开放。"}
+    docs = {("p", n): t for n, t in texts.items()}
+    m = TopicMatcher(docs, "".join(texts.values()),
+                     (("green finance", "绿色金融"), ("green", "绿色"), ("finance", "金融")), {"绿色": ("绿色", "光伏")})
+    hits = {n for n, t in texts.items() if m.matches("green finance", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
+    assert hits == {1}
