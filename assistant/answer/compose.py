@@ -326,11 +326,19 @@ def compose_task_units(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     tasks = ev.tasks()
     ranked = bool(ev.groups) and ev.groups[0].key == "ranked"
     firsts = [next(t for t in tasks if t.plan_id == pid) for pid in dict.fromkeys(t.plan_id for t in tasks)]
+    if ev.like is not None and tasks:
+        m = ev.like
+        d.say(f"The task in {plan_label(ctx.plans[tasks[0].plan_id], d.lang)} most like task {m.number} of "
+              f"{plan_label(ctx.plans[m.plan_id], d.lang)}:" if en
+              else f"与{plan_label(ctx.plans[m.plan_id])}第{m.number}项最相近的是：")
     for t in firsts if ranked else tasks:
         plan = plan_label(ctx.plans[t.plan_id], d.lang)
         lead = t.lead_text or "（未列明）"
         resp = t.responsible_text
-        if en:
+        if en and q.role == "responsible":
+            d.say(f"The {t.role_word} of task {t.number} of {plan}: {resp} (lead: {lead})." if resp
+                  else f"Task {t.number} of {plan} names no {t.role_word}; it is led by {lead}.")
+        elif en:
             head = f"Task {t.number} of {plan} is led by {lead}"
             d.say(head + (f"; {t.role_word}: {resp}." if resp else f"; the plan names no {t.role_word}."))
         elif q.role == "responsible":
@@ -562,7 +570,11 @@ def compose_not_covered(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     """Say the plans do not cover it (never echo the question: it may carry figures or
     claims that would then read as ours), and offer what is closest."""
     en = d.lang == "en"
-    if ev.missing_units:
+    if ev.like is not None:
+        m = ev.like
+        d.say(f"{_names(ctx, q.plan_ids)} has no task like task {m.number} of {plan_label(ctx.plans[m.plan_id], 'en')}." if en
+              else f"{_names(ctx, q.plan_ids)}中没有与{plan_label(ctx.plans[m.plan_id])}第{m.number}项相近的任务。")
+    elif ev.missing_units:
         who = "、".join(ev.missing_units)
         d.say(f"The plans asked about assign no task to “{who}”." if en else f"所选方案中没有“{who}”承担的任务。")
     elif ev.missing_numbers:

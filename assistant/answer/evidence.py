@@ -9,7 +9,7 @@ question the tasks retrieval ranks first, and the coverage verdict says why.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..records import Chunk, Section, Status, Task
 from ..retrieval.retrieve import hybrid, tasks_from_hits
@@ -53,6 +53,7 @@ class Evidence:
     topic: str = ""  # the topic words the tasks were matched on
     plan_sizes: tuple[tuple[str, int], ...] = ()  # (plan, task count) when a number is missing
     elsewhere: tuple[str, ...] = ()  # plans not asked about where the asked unit does have tasks
+    like: Task | None = None  # the task whose counterpart this evidence holds
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
     def tasks(self) -> list[Task]:
@@ -135,6 +136,17 @@ def gather_task_units(store: IndexStore, q: Query) -> Evidence:
                             reasons=("所选方案没有这一编号的任务",))
         groups = tuple(TaskGroup("task", t.plan_id, (t,)) for t in found)
         return Evidence("answered", groups, missing_numbers=tuple(missing))
+    if q.like and (model := store.task(*q.like)) is not None:
+        # the task most like the one talked about, in the plan named now: the compare alignment's
+        # measure (shared character bigrams), else what retrieval finds for its text
+        pool = [t for pid in q.plan_ids for t in store.plan_tasks(pid)]
+        best = max(pool, key=lambda t: similarity(model.text, t.text), default=None)
+        if best is not None and similarity(model.text, best.text) >= 0.5:
+            return Evidence("answered", (TaskGroup("ranked", best.plan_id, (best,)),), like=model)
+        # no task there says the same: say so, and show the nearest
+        near = sorted(pool, key=lambda t: -similarity(model.text, t.text))[:2]
+        return Evidence("not_covered", closest=tuple(near), like=model,
+                        reasons=("所问方案中没有与该任务相近的任务",))
     return _free_text(store, q, limit=3, single=True)
 
 

@@ -77,6 +77,7 @@ class Query:
     plan_named: bool = False  # the question itself names a plan
     about: str = ""  # the words retrieval uses: this turn's, or the earlier turn a follow-up refers to
     focus: str = ""  # the topic with its words still in place, for matching against task text
+    like: tuple[str, int] | None = None  # "第9项…？那另一个县呢？": the task whose counterpart is asked
 
 
 def plan_names(plan: Plan) -> set[str]:
@@ -302,6 +303,9 @@ def _follow_up(
         units = _resolve(mentions, registry, tuple(registry.plans))
     intent: Intent = previous.intent
     numbers = q.task_numbers or (previous.task_numbers if not mentioned else ())
+    like = previous.like
+    if mentioned and previous.task_numbers and len(previous.plan_ids) == 1 and previous.plan_ids[0] not in mentioned:
+        like = (previous.plan_ids[0], previous.task_numbers[0])  # that task's counterpart in the plan named now
     if rx("subset").search(text) and q.units:
         # "其中哪些由X牵头？": the previous answer's tasks, filtered by unit and role
         return replace(q, intent="unit_tasks", plan_ids=previous.plan_ids, subset=True, follow_up=True)
@@ -329,6 +333,7 @@ def _follow_up(
         wants_count=q.wants_count or previous.wants_count,
         asks_deadline=q.asks_deadline,
         plan_named=bool(mentioned),
+        like=like if not q.task_numbers and intent == "task_units" else None,
     )
 
 

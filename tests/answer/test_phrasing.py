@@ -132,3 +132,18 @@ def test_an_english_phrase_means_its_term_not_each_words_domain(assistant) -> No
 def test_a_public_service_question_the_plans_lack_is_not_covered(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "垫江县城的中小学学区是怎么划分的？")
     assert a.status == "not_covered"
+
+
+def test_the_other_plan_after_a_task_number_is_that_tasks_counterpart(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江第9项由谁牵头？", "那石柱呢？")
+    assert (a.status, a.intent) == ("answered", "task_units")
+    assert cited(a) == {("shizhu-2022", 42)}  # the same measure, worded the same
+    assert a.answer.startswith("与《垫江县服务业扩大开放综合试点工作方案》第9项最相近的是")
+    b = ask(assistant, "石柱第31项由谁牵头？", "垫江呢？")  # 垫江 has no travel-agency task
+    assert b.status == "not_covered"
+    assert b.answer.startswith("《垫江县服务业扩大开放综合试点工作方案》中没有与")
+
+
+def test_english_responsible_units_follow_up(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "Who leads task 13 in the Shizhu plan?", "And its responsible units?")
+    assert a.answer.startswith("The 责任单位 of task 13 of the Shizhu plan")
