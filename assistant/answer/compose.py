@@ -328,9 +328,10 @@ def compose_task_units(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     firsts = [next(t for t in tasks if t.plan_id == pid) for pid in dict.fromkeys(t.plan_id for t in tasks)]
     if ev.like is not None and tasks:
         m = ev.like
+        mark = d.cite_task(ctx, m)  # the task compared with is cited too
         d.say(f"The task in {plan_label(ctx.plans[tasks[0].plan_id], d.lang)} most like task {m.number} of "
-              f"{plan_label(ctx.plans[m.plan_id], d.lang)}:" if en
-              else f"与{plan_label(ctx.plans[m.plan_id])}第{m.number}项最相近的是：")
+              f"{plan_label(ctx.plans[m.plan_id], d.lang)} [{mark}]:" if en
+              else f"与{plan_label(ctx.plans[m.plan_id])}第{m.number}项 [{mark}] 最相近的是：")
     for t in firsts if ranked else tasks:
         plan = plan_label(ctx.plans[t.plan_id], d.lang)
         lead = t.lead_text or "（未列明）"
@@ -572,8 +573,9 @@ def compose_not_covered(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
     if ev.like is not None:
         m = ev.like
-        d.say(f"{_names(ctx, q.plan_ids)} has no task like task {m.number} of {plan_label(ctx.plans[m.plan_id], 'en')}." if en
-              else f"{_names(ctx, q.plan_ids)}中没有与{plan_label(ctx.plans[m.plan_id])}第{m.number}项相近的任务。")
+        mark = d.cite_task(ctx, m)
+        d.say(f"{_names(ctx, q.plan_ids)} has no task like task {m.number} of {plan_label(ctx.plans[m.plan_id], 'en')} [{mark}]." if en
+              else f"{_names(ctx, q.plan_ids)}中没有与{plan_label(ctx.plans[m.plan_id])}第{m.number}项 [{mark}] 相近的任务。")
     elif ev.missing_units:
         who = "、".join(ev.missing_units)
         d.say(f"The plans asked about assign no task to “{who}”." if en else f"所选方案中没有“{who}”承担的任务。")
