@@ -420,8 +420,8 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     only = {g.plan_id: len(g.tasks) for g in ev.groups if g.key == "only"}
     pairs = [pair for g in ev.groups if g.key == "both" for pair in g.pairs]
     total = {p: only[p] + len({t for pair in pairs for t in pair if t.plan_id == p}) for p in only}
-    paired = {p: len({t for pair in pairs for t in pair if t.plan_id == p}) for p in only}
-    d.counts |= {*total.values(), *only.values(), *paired.values()}
+    matched = {p: len({t for pair in pairs for t in pair if t.plan_id == p}) for p in only}
+    d.counts |= {*total.values(), *only.values(), *matched.values()}
 
     def short(p: str) -> str:
         plan = ctx.plans[p]
@@ -430,13 +430,13 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     if en:
         parts = [", ".join(f"{short(p)} {n} task(s)" for p, n in total.items())]
         if pairs:
-            parts.append("matching each other: " + ", ".join(f"{short(p)} {paired[p]}" for p in only if paired[p]))
+            parts.append("matching each other: " + ", ".join(f"{short(p)} {matched[p]}" for p in only if matched[p]))
         parts += [f"only in {short(p)}: {only[p]}" if only[p] else f"none only in {short(p)}" for p in only]
         d.say(f"On “{topic}”: " + "; ".join(parts) + ".")
     else:
         parts = ["，".join(f"{short(p)} {n} 项" for p, n in total.items())]
         if pairs:
-            parts.append("相互对应的：" + "、".join(f"{short(p)} {paired[p]} 项" for p in only if paired[p]))
+            parts.append("相互对应的：" + "、".join(f"{short(p)} {matched[p]} 项" for p in only if matched[p]))
         parts += [f"仅{short(p)}有 {only[p]} 项" if only[p] else f"{short(p)}没有独有的任务" for p in only]
         d.say(f"关于“{topic}”：" + "；".join(parts) + "。")
     for g in ev.groups:

@@ -9,7 +9,7 @@ question the tasks retrieval ranks first, and the coverage verdict says why.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..records import Chunk, Section, Status, Task
 from ..retrieval.retrieve import hybrid, tasks_from_hits
@@ -288,7 +288,10 @@ def closest_elsewhere(
             others = [o for j, os_ in enumerate(lists) if j != i for o in os_]
             row: list[tuple[Task | None, float]] = []
             for t in ts:
-                match = max(others, key=lambda o, t=t: similarity(t.text, o.text), default=None)
+                def closeness(o: Task, t: Task = t) -> float:
+                    return similarity(t.text, o.text)
+
+                match = max(others, key=closeness, default=None)
                 row.append((match, similarity(t.text, match.text) if match is not None else 0.0))
             out.append(row)
         return out
