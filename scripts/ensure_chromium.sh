@@ -22,44 +22,8 @@ if [[ -x "$CHROMIUM" ]]; then
   echo "ensure_chromium: $CHROMIUM present, but fonts-noto-cjk is missing (Chinese would render as boxes)."
 fi
 
-SUDO=""
-if [[ "$(id -u)" -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO="sudo"
-  else
-    echo "ensure_chromium: missing ${PACKAGES[*]}, and this is not root (no password-less sudo)," >&2
-    echo "  so it cannot be installed here. Install it once as root:" >&2
-    echo "      apt-get update && apt-get install -y --no-install-recommends ${PACKAGES[*]}" >&2
-    if [[ -n "${CI:-}" ]]; then
-      echo "ensure_chromium: CI must run the browser tests; failing." >&2
-      exit 1
-    fi
-    echo "ensure_chromium: the browser tests (tests/browser) will be skipped; everything else runs." >&2
-    exit 0
-  fi
-fi
-
-# Wait for another apt/dpkg run (e.g. a background install) to release its locks.
-wait_for_apt() {
-  local waited=0
-  while fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; do
-    if (( waited == 0 )); then echo "ensure_chromium: waiting for another apt/dpkg process to finish..."; fi
-    sleep 5
-    waited=$((waited + 5))
-    if (( waited >= 1800 )); then
-      echo "ensure_chromium: apt is still locked after ${waited}s; giving up." >&2
-      exit 1
-    fi
-  done
-}
-
-export DEBIAN_FRONTEND=noninteractive
-if command -v fuser >/dev/null 2>&1; then wait_for_apt; fi
-
-echo "ensure_chromium: missing ${PACKAGES[*]}; running apt-get update"
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
-echo "ensure_chromium: installing ${PACKAGES[*]}"
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+source "$(dirname "${BASH_SOURCE[0]}")/apt_install.sh"
+apt_install ensure_chromium "the browser tests (tests/browser) will be skipped; everything else runs." "CI must run the browser tests" "${PACKAGES[@]}"
 
 if [[ -x "$CHROMIUM" ]]; then
   echo "ensure_chromium: installed $("$CHROMIUM" --version 2>/dev/null | tail -n 1)"

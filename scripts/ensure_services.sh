@@ -22,44 +22,8 @@ if (( ${#PACKAGES[@]} == 0 )); then
   exit 0
 fi
 
-SUDO=""
-if [[ "$(id -u)" -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO="sudo"
-  else
-    echo "ensure_services: missing ${PACKAGES[*]}, and this is not root (no password-less sudo)," >&2
-    echo "  so it cannot be installed here. Install it once as root:" >&2
-    echo "      apt-get update && apt-get install -y --no-install-recommends ${PACKAGES[*]}" >&2
-    if [[ -n "${CI:-}" ]]; then
-      echo "ensure_services: CI must run the scale-out test; failing." >&2
-      exit 1
-    fi
-    echo "ensure_services: the two-replica test (tests/scale/test_replicas.py) will be skipped." >&2
-    exit 0
-  fi
-fi
-
-# Wait for another apt/dpkg run (e.g. ensure_chromium.sh in parallel) to release its locks.
-wait_for_apt() {
-  local waited=0
-  while fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; do
-    if (( waited == 0 )); then echo "ensure_services: waiting for another apt/dpkg process to finish..."; fi
-    sleep 5
-    waited=$((waited + 5))
-    if (( waited >= 1800 )); then
-      echo "ensure_services: apt is still locked after ${waited}s; giving up." >&2
-      exit 1
-    fi
-  done
-}
-
-export DEBIAN_FRONTEND=noninteractive
-if command -v fuser >/dev/null 2>&1; then wait_for_apt; fi
-
-echo "ensure_services: missing ${PACKAGES[*]}; running apt-get update"
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
-echo "ensure_services: installing ${PACKAGES[*]}"
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+source "$(dirname "${BASH_SOURCE[0]}")/apt_install.sh"
+apt_install ensure_services "the two-replica test (tests/scale/test_replicas.py) will be skipped." "CI must run the scale-out test" "${PACKAGES[@]}"
 
 if have_postgres && have_redis; then
   echo "ensure_services: installed $(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -n 1) and $(command -v redis-server || echo /usr/bin/redis-server)"
