@@ -12,9 +12,9 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Hashable
 from typing import Any, Literal, TypeVar
 
 from ..ingest.index import chroma_client, collection_name, current_generation, task_from_dict
