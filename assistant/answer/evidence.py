@@ -288,11 +288,9 @@ def closest_elsewhere(
             others = [o for j, os_ in enumerate(lists) if j != i for o in os_]
             row: list[tuple[Task | None, float]] = []
             for t in ts:
-                def closeness(o: Task, t: Task = t) -> float:
-                    return similarity(t.text, o.text)
-
-                match = max(others, key=closeness, default=None)
-                row.append((match, similarity(t.text, match.text) if match is not None else 0.0))
+                text = t.text
+                match = max(others, key=lambda o: similarity(text, o.text), default=None)
+                row.append((match, similarity(text, match.text) if match is not None else 0.0))
             out.append(row)
         return out
     import numpy as np

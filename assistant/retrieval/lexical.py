@@ -66,7 +66,12 @@ class LexicalIndex:
 
         self.chunks = chunks
         self._bm25 = bm25s.BM25()
-        self._bm25.index([tokenize(c.embed_text) for c in chunks], show_progress=False)
+        # token ids, built one chunk at a time: the same index as from token lists, without
+        # holding every chunk's token strings at once (hundreds of plans: ~100 MB of memory
+        # that fragmentation kept from going back to the system)
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(tok, len(vocab)) for tok in _tokens(c.embed_text)] for c in chunks]
+        self._bm25.index((ids, vocab), show_progress=False)
         self._scored: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
         rows: dict[str, list[int]] = {}
         for i, c in enumerate(chunks):
