@@ -427,7 +427,15 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         plan = ctx.plans[p]
         return (plan.name_en or plan.short_name or plan.title) if en else (plan.short_name or plan.title)
 
-    if en:
+    having = [p for p in total if total[p]]
+    if len(only) > 2:  # many plans: one count per plan would be a paragraph; name the first few
+        named = "，".join(f"{short(p)} {total[p]} 项" for p in having[:LIST_PLANS])
+        named_en = ", ".join(f"{short(p)} {total[p]}" for p in having[:LIST_PLANS])
+        more = len(having) > LIST_PLANS
+        d.counts |= {len(having), sum(total.values())}
+        d.say(f"On “{topic}”: {len(having)} plans have tasks, {sum(total.values())} in all ({named_en}{', …' if more else ''})." if en
+              else f"关于“{topic}”：{len(having)} 个方案有相关任务，共 {sum(total.values())} 项（{named}{'等' if more else ''}）。")
+    elif en:
         parts = [", ".join(f"{short(p)} {n} task(s)" for p, n in total.items())]
         if pairs:
             parts.append("matching each other: " + ", ".join(f"{short(p)} {matched[p]}" for p in only if matched[p]))
@@ -439,6 +447,22 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
             parts.append("相互对应的：" + "、".join(f"{short(p)} {matched[p]} 项" for p in only if matched[p]))
         parts += [f"仅{short(p)}有 {only[p]} 项" if only[p] else f"{short(p)}没有独有的任务" for p in only]
         d.say(f"关于“{topic}”：" + "；".join(parts) + "。")
+    if len(only) > 2:
+        # many plans: each plan's tasks on it, grouped by plan; the first plans in full, the
+        # others counted (as in lists); a pairwise alignment of many plans does not read
+        shown = _shown_plans({p: total[p] for p in having}, False)
+        for p in shown:
+            mine = [t for t in ev.tasks() if t.plan_id == p]
+            for pair in pairs:
+                mine += [t for t in pair if t.plan_id == p and t not in mine]
+            d.group(f"{plan_label(ctx.plans[p], d.lang)} ({len(mine)})" if en
+                    else f"{plan_label(ctx.plans[p])}（{len(mine)} 项）", p)
+            for t in sorted(mine, key=lambda t: t.number):
+                d.item(ctx, t, topic)
+        hidden = [p for p in having if p not in shown]
+        if hidden:
+            _more_plans(ctx, d, hidden, total, export=False)
+        return
     for g in ev.groups:
         plan = plan_label(ctx.plans[g.plan_id], d.lang)
         if g.key == "only":

@@ -88,3 +88,20 @@ def test_topic_over_many_plans_is_capped_too(many: Assistant) -> None:
     # every synthetic plan is a seed copy with tasks on the topic: listed, or counted by name
     for pid, plan in store.plans.items():
         assert pid in cited or f"{plan.short_name} " in ans.answer, pid
+
+
+def test_compare_over_many_plans_stays_readable_and_verified(many: Assistant) -> None:
+    ans = many.answer([{"role": "user", "content": "各个方案在医疗方面的措施有什么不同？"}])
+    assert ans.checks["ok"], ans.checks
+    if ans.intent != "compare":
+        pytest.skip(f"routed as {ans.intent}")
+    first = ans.answer.splitlines()[0]
+    assert len(first) < 120, first  # a summary, not one clause per plan
+    cited = {c.plan_id for c in ans.citations}
+    assert len(cited) <= LIST_PLANS and len(ans.citations) <= LIST_ITEMS
+    store = many.holder.get()
+    for pid in cited:  # a plan that is shown is shown whole
+        title = f"《{store.plans[pid].title}》（"
+        line = next(x for x in ans.answer.splitlines() if x.startswith(title))
+        assert int(line[len(title):].split(" 项")[0]) == sum(1 for c in ans.citations if c.plan_id == pid)
+    assert "另有" in ans.answer and "其余" in ans.answer  # the other plans are counted
