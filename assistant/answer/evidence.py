@@ -237,11 +237,15 @@ def gather_compare(store: IndexStore, q: Query) -> Evidence:
     per_plan: dict[str, list[Task]] = {}
     topical = False
     scored: list[tuple[float, Task]] = []  # the ranked fallback, for the coverage verdict
+    focus = q.focus or q.topic
+    matched = {pid: [t for t in store.plan_tasks(pid) if m.matches(focus, t)] if q.topic else []
+               for pid in q.plan_ids}
+    # over many plans, a plan with no task on the topic has none: no retrieval per plan for it
+    many = len(q.plan_ids) > 2 and any(matched.values())
     for pid in q.plan_ids:
-        focus = q.focus or q.topic
-        tasks = [t for t in store.plan_tasks(pid) if m.matches(focus, t)] if q.topic else []
+        tasks = matched[pid]
         topical = topical or bool(tasks)
-        if not tasks and q.topic:
+        if not tasks and q.topic and not many:
             ranked = tasks_from_hits(store, hybrid(store, q.text, [pid], k=8), focus, 3)
             scored += [(m.support(focus, t), t) for t in ranked]
             tasks = [t for t in ranked if m.support(focus, t) >= 1.0][:3]
