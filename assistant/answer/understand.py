@@ -127,19 +127,19 @@ def facts_in(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=16384)  # one pattern per plan name: hundreds of plans overflow re's own cache
-def _literal(s: str) -> re.Pattern[str]:
-    return re.compile(re.escape(s), re.I)
+def _name_re(name: str, plan: bool) -> re.Pattern[str]:
+    # "…方案里文旅方面": the place words after a plan's name go with it (else 里文旅 is one word)
+    after = r"(的?(方案|文件)?(里面|当中|里|中|内)(?=[\u4e00-\u9fff]))?" if plan else ""
+    return re.compile(re.escape(name) + after, re.I)
 
 
 def _without_slots(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
     """The question without plan names, units, task numbers and question frames."""
     rest = text
     low = text.lower()  # a name the question does not contain changes nothing: skipped
-    names = [*mentions, *(n for p in plans.values() for n in plan_names(p) if n.lower() in low)]
-    for s in sorted(names, key=len, reverse=True):
-        rest = _literal(s).sub(" ", rest)
-    # "…方案里文旅方面": the place words after a plan's name go with it (else 里文旅 is one word)
-    rest = re.sub(r"(^|\s)的?(方案|文件)?(里面|当中|里|中|内)(?=[\u4e00-\u9fff])", " ", rest)
+    plan_words = {n for p in plans.values() for n in plan_names(p) if n.lower() in low}
+    for s in sorted({*mentions, *plan_words}, key=len, reverse=True):
+        rest = _name_re(s, s in plan_words).sub(" ", rest)
     rest = TASKNO_RE.sub(" ", rest)
     return rx("frame").sub(" ", rest)
 
@@ -185,6 +185,9 @@ def understand_turn(
     if pattern("out_of_scope", "injection").search(text):
         return Query(text, "out_of_scope", all_ids, lang=lang)
     mentioned = plans_mentioned(text, plans)
+    if not mentioned and previous is not None and not pinned_plan and rx("other_plan").search(text):
+        # "那另一个县呢？": the plans the conversation was not about
+        mentioned = tuple(p for p in plans if p not in previous.plan_ids)
     plan_ids = mentioned or all_ids
     if not mentioned and previous is not None and previous.plan_named and rx("in_it").search(text):
         plan_ids = previous.plan_ids  # "里面…": the plan the conversation is about
@@ -201,6 +204,10 @@ def understand_turn(
     role = role_in(_without(text, mentions))
     topic = topic_words(text, mentions, plans)
     focus = focus_text(text, mentions, plans) if topic else ""
+    framed = rx("about_frame").search(text)
+    if framed and (inner := topic_words(framed.group(1), mentions, plans)):
+        # "我们是保险公司，想了解跟保险业务有关的措施": the topic is what the frame holds
+        topic, focus = inner, focus_text(framed.group(1), mentions, plans)
     wants_count = bool(rx("count").search(text))
     asks_deadline = bool(rx("deadline").search(text))
     base = Query(

@@ -147,3 +147,25 @@ def test_the_other_plan_after_a_task_number_is_that_tasks_counterpart(assistant)
 def test_english_responsible_units_follow_up(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "Who leads task 13 in the Shizhu plan?", "And its responsible units?")
     assert a.answer.startswith("The 责任单位 of task 13 of the Shizhu plan")
+
+
+def test_the_other_county_is_the_plan_not_talked_about(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱方案里，给外籍高层次人才提供出入境便利的是哪个部门牵头？", "那另一个县呢？")
+    assert a.plan_ids == ["dianjiang-2021"] and ("dianjiang-2021", 9) in cited(a)
+
+
+def test_support_as_a_noun_asks_no_role(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("What support is there for foreign professionals working here?", store.plans, store.registry)
+    assert q.role == "any" and q.intent != "task_units"
+    q = understand("Which tasks does the Shizhu tax bureau support?", store.plans, store.registry)
+    assert (q.intent, q.role) == ("unit_tasks", "responsible")
+
+
+def test_the_topic_is_what_the_about_frame_holds(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("我们是保险公司，想了解两个县跟保险业务有关的措施都有哪些", store.plans, store.registry)
+    assert q.topic == "保险业务"
+
+
+def test_food_recommendations_are_out_of_scope(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "重庆哪家火锅最好吃？推荐一下呗")
+    assert a.status == "out_of_scope" and not a.citations
