@@ -257,6 +257,7 @@ def _more_plans(
     if en:
         parts = ", ".join(f"{ctx.plans[p].name_en or ctx.plans[p].short_name} ({per_plan[p]})" for p in named)
         more = f" and {len(hidden) - len(named)} more" if len(hidden) > len(named) else ""
+        d.counts.add(len(hidden) - len(named))  # a count of plans, derived from the tables
         d.say(f"{len(hidden)} more plan(s) have such tasks: {parts}{more}.")
         d.say(f"…the other {rest} task(s) are not listed here: name a plan" + (", or export the full list." if export else "."))
     else:
