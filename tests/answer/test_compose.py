@@ -202,3 +202,15 @@ def test_section_items_by_heading_merge_a_paragraph_split_in_two() -> None:
     assert [(label, [c.id for c in cs]) for label, _, cs in items] == [
         ("加强组织领导", ["a"]), ("强化督查考核", ["b", "c"])]
     assert items[1][1] == "将试点任务纳入年度考核，按季度通报进展。"
+
+
+def test_the_count_of_plans_left_unnamed_is_a_derived_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(C, "COUNTED_PLANS", 1)
+    plans = {f"p{i}": Plan(f"p{i}", f"第{i}区方案", "x", f"第{i}区", None, None, "f", "h", f"P{i}", name_en=f"P{i}")
+             for i in range(5)}
+    ctx = C.Context(plans, {})
+    for lang, phrase in (("en", "and 4 more"), ("zh", "等")):
+        d = C.Draft(lang=lang)
+        C._more_plans(ctx, d, list(plans), {p: 3 for p in plans})
+        assert phrase in "\n".join(d.lines)
+        assert 4 in d.counts or lang == "zh"  # the English line states it: verification must know it
