@@ -40,6 +40,7 @@ def _modifiers() -> frozenset[str]:
 
 
 MEMO_WORDS = 100_000  # words whose document frequency / corpus presence is kept
+GENERIC_HEADS = ("业务", "行业", "产业")  # heads that add nothing to the domain word before them
 ALL_PARTS = "\x00all"  # marks the parts of a two-domain word: every part must be said
 MODIFIER_SHARE = 0.2  # a policy verb beside a domain word weighs this much of its IDF
 
@@ -195,6 +196,10 @@ class TopicMatcher:
                 phrases = [(word, term) for word, term in self.pairs
                            if (_has_word(piece, word) if word.isascii() else word in joined)]
                 cut = self._words(piece) if topical and not piece.isascii() else content_words(piece)
+                if topical:
+                    # "保险业务", "物流行业": a domain word with a generic head means the domain
+                    cut = [w[:-2] if (len(w) >= 4 and w[-2:] in GENERIC_HEADS and w not in self._glossary
+                                      and w[:-2] in self.categories) else w for w in cut]
                 for w in cut:
                     # a phrase inside a word the plans print as it is (医药 in 中医药) is not
                     # what the word means: it lends nothing

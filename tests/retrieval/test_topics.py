@@ -131,3 +131,11 @@ def test_an_english_word_inside_a_mapped_phrase_means_the_phrase() -> None:
                      (("green finance", "绿色金融"), ("green", "绿色"), ("finance", "金融")), {"绿色": ("绿色", "光伏")})
     hits = {n for n, t in texts.items() if m.matches("green finance", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
     assert hits == {1}
+
+
+def test_a_domain_word_with_a_generic_head_means_the_domain() -> None:
+    texts = {1: "鼓励保险公司发展科技保险。", 2: "推进保险业务创新。", 3: "发展跨境电商。"}
+    docs = {("p", n): t for n, t in texts.items()}
+    m = TopicMatcher(docs, "".join(texts.values()), (), {"保险": ("保险",)})
+    hits = {n for n, t in texts.items() if m.matches("保险业务", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
+    assert hits == {1, 2}  # not only the task that prints 保险业务
