@@ -414,64 +414,43 @@ def _grouped_by_plan(tasks: list[Task], terms: str, ctx: Context, d: Draft, coun
             d.item(ctx, t, terms)
 
 
+def _short(ctx: Context, pid: str, en: bool) -> str:
+    """A plan's short name in a summary line (its English name in English)."""
+    plan = ctx.plans[pid]
+    return (plan.name_en or plan.short_name or plan.title) if en else (plan.short_name or plan.title)
+
+
 def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
     topic = ev.topic or q.text
     # the first line answers: how many tasks each plan has on it, how many match, how many are its own
     only = {g.plan_id: len(g.tasks) for g in ev.groups if g.key == "only"}
     pairs = [pair for g in ev.groups if g.key == "both" for pair in g.pairs]
-    total = {p: only[p] + len({t for pair in pairs for t in pair if t.plan_id == p}) for p in only}
     matched = {p: len({t for pair in pairs for t in pair if t.plan_id == p}) for p in only}
+    total = {p: only[p] + matched[p] for p in only}
     d.counts |= {*total.values(), *only.values(), *matched.values()}
+    if len(only) > 2:
+        _compare_many(ev, ctx, d, topic, total, pairs)
+        return
 
-    def short(p: str) -> str:
-        plan = ctx.plans[p]
-        return (plan.name_en or plan.short_name or plan.title) if en else (plan.short_name or plan.title)
-
-    having = [p for p in total if total[p]]
-    if len(only) > 2:  # many plans: one count per plan would be a paragraph; name the first few
-        named = "，".join(f"{short(p)} {total[p]} 项" for p in having[:LIST_PLANS])
-        named_en = ", ".join(f"{short(p)} {total[p]}" for p in having[:LIST_PLANS])
-        more = len(having) > LIST_PLANS
-        d.counts |= {len(having), sum(total.values())}
-        d.say(f"On “{topic}”: {len(having)} plans have tasks, {sum(total.values())} in all ({named_en}{', …' if more else ''})." if en
-              else f"关于“{topic}”：{len(having)} 个方案有相关任务，共 {sum(total.values())} 项（{named}{'等' if more else ''}）。")
-    elif en:
-        parts = [", ".join(f"{short(p)} {n} task(s)" for p, n in total.items())]
+    if en:
+        parts = [", ".join(f"{_short(ctx, p, en)} {n} task(s)" for p, n in total.items())]
         if pairs:
-            parts.append("matching each other: " + ", ".join(f"{short(p)} {matched[p]}" for p in only if matched[p]))
-        parts += [f"only in {short(p)}: {only[p]}" if only[p] else f"none only in {short(p)}" for p in only]
+            parts.append("matching each other: " + ", ".join(f"{_short(ctx, p, en)} {matched[p]}" for p in only if matched[p]))
+        parts += [f"only in {_short(ctx, p, en)}: {only[p]}" if only[p] else f"none only in {_short(ctx, p, en)}" for p in only]
         d.say(f"On “{topic}”: " + "; ".join(parts) + ".")
     else:
-        parts = ["，".join(f"{short(p)} {n} 项" for p, n in total.items())]
+        parts = ["，".join(f"{_short(ctx, p, en)} {n} 项" for p, n in total.items())]
         if pairs:
-            parts.append("相互对应的：" + "、".join(f"{short(p)} {matched[p]} 项" for p in only if matched[p]))
-        parts += [f"仅{short(p)}有 {only[p]} 项" if only[p] else f"{short(p)}没有独有的任务" for p in only]
+            parts.append("相互对应的：" + "、".join(f"{_short(ctx, p, en)} {matched[p]} 项" for p in only if matched[p]))
+        parts += [f"仅{_short(ctx, p, en)}有 {only[p]} 项" if only[p] else f"{_short(ctx, p, en)}没有独有的任务" for p in only]
         d.say(f"关于“{topic}”：" + "；".join(parts) + "。")
-    if len(only) > 2:
-        # many plans: each plan's tasks on it, grouped by plan; the first plans in full, the
-        # others counted (as in lists); a pairwise alignment of many plans does not read
-        shown = _shown_plans({p: total[p] for p in having}, False)
-        for p in shown:
-            mine = [t for t in ev.tasks() if t.plan_id == p]
-            for pair in pairs:
-                mine += [t for t in pair if t.plan_id == p and t not in mine]
-            d.group(f"{plan_label(ctx.plans[p], d.lang)} ({len(mine)})" if en
-                    else f"{plan_label(ctx.plans[p])}（{len(mine)} 项）", p)
-            for t in sorted(mine, key=lambda t: t.number):
-                d.item(ctx, t, topic)
-        hidden = [p for p in having if p not in shown]
-        if hidden:
-            _more_plans(ctx, d, hidden, total, export=False)
-        return
     for g in ev.groups:
         plan = plan_label(ctx.plans[g.plan_id], d.lang)
         if g.key == "only":
             d.counts.add(len(g.tasks))
             if not g.tasks:
-                paired = any(t.plan_id == g.plan_id for b in ev.groups if b.key == "both"
-                             for pair in b.pairs for t in pair)
-                if paired:
+                if matched[g.plan_id]:  # each of its tasks has a counterpart below
                     d.say(f"Only in {plan}: none (each of its tasks on this has a counterpart below)." if en
                           else f"仅{plan}有的：无（它在这方面的任务在另一方案中都有对应，见下）。")
                 else:
@@ -487,6 +466,34 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
                 d.item(ctx, a, topic, named=True)
                 for b in (b for x, b in g.pairs if x is a):
                     d.related(ctx, b, topic)
+
+
+def _compare_many(
+    ev: Evidence, ctx: Context, d: Draft, topic: str, total: dict[str, int], pairs: list[tuple[Task, Task]]
+) -> None:
+    """A comparison over more than two plans: a one-line summary, each shown plan's tasks on the
+    topic grouped by plan, the other plans counted (as lists do); a pairwise alignment of many
+    plans does not read."""
+    en = d.lang == "en"
+    having = [p for p in total if total[p]]
+
+    named = ("，" if not en else ", ").join(
+        f"{_short(ctx, p, en)} {total[p]}" + ("" if en else " 项") for p in having[:LIST_PLANS])
+    more = len(having) > LIST_PLANS
+    d.counts |= {len(having), sum(total.values())}
+    d.say(f"On “{topic}”: {len(having)} plans have tasks, {sum(total.values())} in all ({named}{', …' if more else ''})." if en
+          else f"关于“{topic}”：{len(having)} 个方案有相关任务，共 {sum(total.values())} 项（{named}{'等' if more else ''}）。")
+    shown = _shown_plans({p: total[p] for p in having}, False)
+    for p in shown:
+        mine = list(dict.fromkeys([t for t in ev.tasks() if t.plan_id == p]
+                                  + [t for pair in pairs for t in pair if t.plan_id == p]))
+        d.group(f"{plan_label(ctx.plans[p], d.lang)} ({len(mine)})" if en
+                else f"{plan_label(ctx.plans[p])}（{len(mine)} 项）", p)
+        for t in sorted(mine, key=lambda t: t.number):
+            d.item(ctx, t, topic)
+    hidden = [p for p in having if p not in shown]
+    if hidden:
+        _more_plans(ctx, d, hidden, total, export=False)
 
 
 def compose_plan_facts(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:

@@ -140,12 +140,13 @@ def gather_task_units(store: IndexStore, q: Query) -> Evidence:
         # the task most like the one talked about, in the plan named now: the compare alignment's
         # measure (shared character bigrams), else what retrieval finds for its text
         pool = [t for pid in q.plan_ids for t in store.plan_tasks(pid)]
-        best = max(pool, key=lambda t: similarity(model.text, t.text), default=None)
-        if best is not None and similarity(model.text, best.text) >= 0.5:
+        ranked = sorted(((similarity(model.text, t.text), i, t) for i, t in enumerate(pool)),
+                        key=lambda x: (-x[0], x[1]))
+        if ranked and ranked[0][0] >= 0.5:
+            best = ranked[0][2]
             return Evidence("answered", (TaskGroup("ranked", best.plan_id, (best,)),), like=model)
         # no task there says the same: say so, and show the nearest
-        near = sorted(pool, key=lambda t: -similarity(model.text, t.text))[:2]
-        return Evidence("not_covered", closest=tuple(near), like=model,
+        return Evidence("not_covered", closest=tuple(t for _, _, t in ranked[:2]), like=model,
                         reasons=("所问方案中没有与该任务相近的任务",))
     return _free_text(store, q, limit=3, single=True)
 

@@ -254,9 +254,9 @@ def _classify(
         return {"intent": "out_of_scope"}
     differ = rx("differ").search(text)
     if rx("topic_frame").search(text) and q.topic and not differ:
-        return {"intent": "topic"}
+        return {"intent": "topic"}  # "两个县在X方面都有哪些举措": every task on X, in each plan
     if rx("list_of_measures").search(text) and q.topic and not differ and not rx("first_person").search(text):
-        return {"intent": "topic"}  # "外国专家来工作有哪些便利政策？": the plans' list, not one case  # "两个县在X方面都有哪些举措": every task on X, in each plan
+        return {"intent": "topic"}  # "外国专家来工作有哪些便利政策？": the plans' list, not one case
     if len(plans) > 1 and (rx("compare").search(text) or len(mentioned) >= 2) and not q.units:
         if q.topic and not differ and rx("list").search(rest):
             # "两个方案都有哪些X措施": what each plan has on X, not how they differ

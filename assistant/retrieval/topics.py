@@ -204,7 +204,7 @@ class TopicMatcher:
                     # a phrase inside a word the plans print as it is (医药 in 中医药) is not
                     # what the word means: it lends nothing
                     exp = {term for word, term in phrases
-                           if w in word or (word in w and not (w != word and w in self.corpus))}
+                           if w in word or (word in w and not (w != word and self._in_corpus(w)))}
                     # an English word inside a phrase the glossary maps ("green" in "green
                     # finance") means that phrase's term only, not its own domain (绿色通道)
                     in_phrase = {term for word, term in phrases if w.isascii() and w in word.split() and word != w}
@@ -365,7 +365,7 @@ class TopicMatcher:
         if len(alts) < 2:
             return ""
         pieces = ["".join(w for w, _, _ in alt) for alt in alts]
-        if all(len(p) >= 4 and p in self.corpus for p in pieces):
+        if all(len(p) >= 4 and self._in_corpus(p) for p in pieces):
             return ""  # 数据安全、个人信息保护: topics the plans name themselves, not examples of a domain
         jieba = _jieba()
         own = [
