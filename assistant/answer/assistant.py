@@ -24,7 +24,7 @@ from . import compose as C
 from .evidence import Evidence, gather_topic, gather_unit_tasks
 from .intents import INTENTS
 from .suggest import suggest
-from .understand import Query, understand
+from .understand import Query, rx, understand
 from .verify import MARKER_RE, LLMCheck, verify, verify_llm
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class Assistant:
         d = C.Draft(lang=q.lang)
         status = ev.status
         intent = q.intent
-        asks = re.search(r"[？?]|吗|怎么|什么|哪|谁|多少|几|是否|能否|可否|\b(what|how|which|who|when|where|why|can|is|are|do|does)\b", q.text, re.I)
+        asks = rx("asks").search(q.text)
         if status == "out_of_scope" and q.politeness == "thanks" and q.intent != "out_of_scope" and not asks:
             # "谢谢，帮了大忙了！": thanks, and nothing the plans speak of: small talk
             q = replace(q, intent="smalltalk", smalltalk=q.politeness)

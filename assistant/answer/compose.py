@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..records import Answer, Citation, Plan, Status, Task
+from ..retrieval.topics import content_words
 from .evidence import Evidence, Fact, TaskGroup
 from .understand import Query
 
@@ -171,7 +172,8 @@ def excerpt(text: str, terms: str = "", limit: int = 90) -> str:
     if len(text) <= limit:
         return text
     need = 0
-    for w in re.split(r"[\s、]+", terms):
+    words = re.split(r"[\s、]+", terms)
+    for w in [*words, *content_words(" ".join(words))]:  # "开电子处方" → 处方 (线上处方信息)
         if len(w) >= 2 and (i := text.find(w)) >= 0:
             need = max(need, i + len(w)) if i + len(w) < 240 else need
     cut = _boundary(text, max(limit, need), CLAUSE_END) or _boundary(text, max(limit, need), CLAUSE_SOFT)
@@ -383,19 +385,19 @@ def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     if d.lang == "en":
         where = f" in {plan_label(ctx.plans[only], 'en')}" if only else ""
         lacking = (" (none in " + ", ".join(plan_label(ctx.plans[p], "en") for p in none_in) + ")") if none_in else ""
-        d.say(f"{len(tasks)} task(s){where} concern “{ev.topic}”{lacking}:")
+        d.say(f"{len(tasks)} task(s){where} concern “{_label(ev.topic)}”{lacking}:")
     elif only:
         scope = "其中，" if q.subset else ""
         lacking = ("（" + "、".join(plan_label(ctx.plans[p]) for p in none_in) + "中没有）") if none_in else ""
-        d.say(f"{scope}{plan_label(ctx.plans[only])}中与“{ev.topic}”有关的任务共 {len(tasks)} 项{lacking}：")
+        d.say(f"{scope}{plan_label(ctx.plans[only])}中与“{_label(ev.topic)}”有关的任务共 {len(tasks)} 项{lacking}：")
     elif len(shown) < len(per_plan):  # many plans: the counts of the rest come after the list
         scope = "其中" if q.subset else ""
         d.counts.add(len(per_plan))
-        d.say(f"{scope}与“{ev.topic}”有关的任务共 {len(tasks)} 项，分布在 {len(per_plan)} 个方案中：")
+        d.say(f"{scope}与“{_label(ev.topic)}”有关的任务共 {len(tasks)} 项，分布在 {len(per_plan)} 个方案中：")
     else:
         split = "，".join(f"{plan_label(ctx.plans[p])} {len(ts)} 项" for p, ts in per_plan.items())
         scope = "其中" if q.subset else ""
-        d.say(f"{scope}与“{ev.topic}”有关的任务共 {len(tasks)} 项" + (f"（{split}）" if len(per_plan) > 1 else "") + "：")
+        d.say(f"{scope}与“{_label(ev.topic)}”有关的任务共 {len(tasks)} 项" + (f"（{split}）" if len(per_plan) > 1 else "") + "：")
     _grouped_by_plan([t for t in tasks if t.plan_id in shown], ev.topic, ctx, d, counts=True)
     hidden = [p for p in per_plan if p not in shown]
     if hidden:
@@ -414,6 +416,11 @@ def _grouped_by_plan(tasks: list[Task], terms: str, ctx: Context, d: Draft, coun
             d.item(ctx, t, terms)
 
 
+def _label(topic: str) -> str:
+    """A topic as a reader writes it: its Chinese words joined ("绿色低碳", not "绿色 低碳")."""
+    return re.sub(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", "", topic)
+
+
 def _short(ctx: Context, pid: str, en: bool) -> str:
     """A plan's short name in a summary line (its English name in English)."""
     plan = ctx.plans[pid]
@@ -422,7 +429,7 @@ def _short(ctx: Context, pid: str, en: bool) -> str:
 
 def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
-    topic = ev.topic or q.text
+    topic = _label(ev.topic) if ev.topic else q.text
     # the first line answers: how many tasks each plan has on it, how many match, how many are its own
     only = {g.plan_id: len(g.tasks) for g in ev.groups if g.key == "only"}
     pairs = [pair for g in ev.groups if g.key == "both" for pair in g.pairs]

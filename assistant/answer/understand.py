@@ -154,7 +154,7 @@ def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) ->
     """What the question is about: its content words, enumerations kept apart by 、."""
     from ..retrieval.topics import ALT_SPLIT_RE, content_words
 
-    rest = _without_slots(text, mentions, plans)
+    rest = rx("modal").sub(" ", _without_slots(text, mentions, plans))
     pieces = (" ".join(content_words(piece)) for piece in ALT_SPLIT_RE.split(rest))
     return "、".join(p for p in pieces if p)
 
@@ -189,8 +189,12 @@ def understand_turn(
         # "那另一个县呢？": the plans the conversation was not about
         mentioned = tuple(p for p in plans if p not in previous.plan_ids)
     plan_ids = mentioned or all_ids
-    if not mentioned and previous is not None and previous.plan_named and rx("in_it").search(text):
-        plan_ids = previous.plan_ids  # "里面…": the plan the conversation is about
+    if not mentioned and previous is not None and previous.plan_named and (
+        rx("in_it").search(text) or not rx("asks").search(previous.text)
+    ):
+        # "里面…": the plan the conversation is about; so too after a turn that only set the
+        # scene ("我们是一家诊所，在A县" → "能不能开电子处方？")
+        plan_ids = previous.plan_ids
     if lang == "en":  # department names in English → the Chinese core the registry knows
         text = text + " " + " ".join(_english_units(text))
     mentions = _unit_mentions(text, registry, plan_ids)
@@ -228,7 +232,13 @@ def understand_turn(
         # not in "“…”这项由谁牵头？", where it points at the quoted words
         if elliptical or rx("subset").search(text) or (rx("anaphora").search(text) and not topic):
             return _follow_up(base, previous, mentioned, role, registry, text)
-    return replace(base, **_classify(base, plans, mentioned, role))
+    q = replace(base, **_classify(base, plans, mentioned, role))
+    if (q.intent == "applies" and previous is not None and previous.intent == "applies"
+            and not rx("asks").search(previous.text)):
+        # after a turn that set the scene ("我们是一家诊所"), the question is asked by that
+        # asker: what it said is part of what the answer must fit
+        q = replace(q, about=f"{previous.text}，{q.about}", focus=f"{previous.focus} {q.focus}".strip())
+    return q
 
 
 def _classify(
@@ -313,12 +323,20 @@ def _follow_up(
     like = previous.like
     if mentioned and previous.task_numbers and len(previous.plan_ids) == 1 and previous.plan_ids[0] not in mentioned:
         like = (previous.plan_ids[0], previous.task_numbers[0])  # that task's counterpart in the plan named now
+    # after a plan fact ("一共有几项任务？") "其中" means the plan's tasks, not an answer's list
+    listed = previous.intent != "plan_facts"
     if rx("subset").search(text) and q.units:
         # "其中哪些由X牵头？": the previous answer's tasks, filtered by unit and role
-        return replace(q, intent="unit_tasks", plan_ids=previous.plan_ids, subset=True, follow_up=True)
+        return replace(q, intent="unit_tasks", plan_ids=previous.plan_ids, subset=listed, follow_up=True)
     if rx("subset").search(text) and q.topic:
         # "其中哪些和消费有关？": the previous answer's tasks, filtered by the new topic
-        return replace(q, intent="topic", plan_ids=previous.plan_ids, subset=True, follow_up=True)
+        return replace(q, intent="topic", plan_ids=previous.plan_ids, subset=listed, follow_up=True)
+    if (mentioned and rx("compare").search(text) and len(set(mentioned) | set(previous.plan_ids)) > 1
+            and (previous.topic or previous.task_numbers)):
+        # "垫江对X怎么说？" then "石柱那边呢？对比一下": X compared across both plans
+        both = tuple(dict.fromkeys(previous.plan_ids + mentioned))
+        return replace(previous, text=text, intent="compare", plan_ids=both, lang=q.lang,
+                       follow_up=True, subset=False, task_numbers=(), plan_named=True, like=None)
     if q.task_numbers:
         intent = "task_units"
     elif intent == "compare" and len(mentioned) == 1:

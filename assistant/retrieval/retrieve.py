@@ -79,7 +79,11 @@ def _has_word(text: str, word: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _whole_word(word: str) -> re.Pattern[str]:
-    return re.compile(rf"\b{re.escape(word)}\b")
+    """A Latin word or phrase as a whole word: bounded by non-letters (\\b fails beside 汉字,
+    which count as word characters), its last word in any of the regular inflections
+    (patent → patented, punish → punishing, infringe → infringement)."""
+    tail = "(?:s|es|d|ed|ing|ment|ments)?" if re.search(r"[a-z]{4}$", word) else ""
+    return re.compile(rf"(?<![a-z]){re.escape(word)}{tail}(?![a-z])")
 
 
 def synonym_pairs(synonyms_file: Path) -> tuple[tuple[str, str], ...]:

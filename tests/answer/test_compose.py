@@ -214,3 +214,16 @@ def test_the_count_of_plans_left_unnamed_is_a_derived_count(monkeypatch: pytest.
         C._more_plans(ctx, d, list(plans), {p: 3 for p in plans})
         assert phrase in "\n".join(d.lines)
         assert 4 in d.counts or lang == "zh"  # the English line states it: verification must know it
+
+
+def test_an_excerpt_reaches_a_word_inside_the_asked_phrase() -> None:
+    text = "推进企业增信担保改革。" * 12 + "支持互联网医疗发展，探索线上处方信息等互认制度。" + "建立健全制度。" * 5
+    # the question's phrase ("开电子处方") is not in the text; its word 处方 is
+    assert "处方" in C.excerpt(text, "开电子处方")
+
+
+def test_latin_words_match_inflected_and_beside_chinese() -> None:
+    from assistant.retrieval.retrieve import _has_word
+
+    assert _has_word("a patented design", "patent") and _has_word("用python写", "python")
+    assert not _has_word("patentable", "patent") and not _has_word("ipad", "ip")

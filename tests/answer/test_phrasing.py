@@ -169,3 +169,40 @@ def test_the_topic_is_what_the_about_frame_holds(store) -> None:  # type: ignore
 def test_food_recommendations_are_out_of_scope(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "重庆哪家火锅最好吃？推荐一下呗")
     assert a.status == "out_of_scope" and not a.citations
+
+
+def test_among_them_after_a_plan_fact_means_the_plans_tasks(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱方案一共有多少项任务？", "其中县商务委牵头的有哪些？")
+    assert (a.status, a.intent) == ("answered", "unit_tasks")
+    assert {("shizhu-2022", n) for n in (23, 24, 25, 26, 27)} <= cited(a)
+
+
+def test_a_comparison_asked_after_one_plans_answer_covers_both(store) -> None:  # type: ignore[no-untyped-def]
+    first = understand("石柱对养老服务是怎么说的？", store.plans, store.registry)
+    nxt = understand("垫江那边呢？比较一下", store.plans, store.registry, None, first)
+    assert nxt.intent == "compare"
+    assert set(nxt.plan_ids) == {"shizhu-2022", "dianjiang-2021"}
+
+
+def test_which_things_of_a_domain_is_a_topic_list(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("垫江方案讲了哪些科技方面的内容", store.plans, store.registry)
+    assert q.intent == "topic" and "东西" not in q.topic
+    q = understand("县里支持夜间经济的政策，都有哪些？", store.plans, store.registry)
+    assert q.intent == "topic"
+
+
+def test_a_code_request_with_thanks_is_out_of_scope(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "请用Java写个冒泡排序，谢谢")
+    assert (a.status, a.intent) == ("out_of_scope", "out_of_scope")
+
+
+def test_a_scene_setting_turn_carries_its_plan_and_its_asker(assistant) -> None:  # type: ignore[no-untyped-def]
+    # both plans have an online-medicine task; the asker said where it is
+    a = ask(assistant, "我们是一家医院，在石柱", "可以搞互联网诊疗吗？")
+    assert a.status == "answered" and cited(a)
+    assert {pid for pid, _ in cited(a)} == {"shizhu-2022"}
+
+
+def test_a_concession_from_the_local_government_is_not_covered(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "我在垫江开了个健身房", "县里对健身房有没有房租减免？")
+    assert a.status == "not_covered"
