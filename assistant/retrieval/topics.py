@@ -358,6 +358,11 @@ class TopicMatcher:
                 out.add(key)  # 高新技术企业 is a 高新技术 (科技) word
         return out
 
+    def _direct(self, exp: set[str]) -> set[str]:
+        """A word's expansions without the members of the domains among them."""
+        lent = {m for k in exp if k in self.categories for m in self.categories[k] if m != k}
+        return exp - lent
+
     def domain_of_examples(self, topic: str) -> str:
         """"跟银行、贷款、融资有关": examples that all belong to one domain name that domain,
         so the answer covers the domain (金融), not only the tasks that print an example."""
@@ -381,7 +386,9 @@ class TopicMatcher:
         said = set.intersection(*(set().union(*({w} | exp for w, exp, _ in alt)) for alt in alts))
         shared: set[str] | None = None
         for alt in alts:
-            doms = set().union(*(self._domains(w, exp) for w, exp, _ in alt))
+            # the domain a word belongs to comes from what it maps to, not from the members its
+            # domain lent it (talent → 人才 lends 外籍人才, which is no reason to call it 外籍)
+            doms = set().union(*(self._domains(w, self._direct(exp)) for w, exp, _ in alt))
             shared = doms if shared is None else shared & doms
         # "Hong Kong and Macao" both say 港澳, a named part of 外资: one thing said twice, not
         # examples of the domain

@@ -206,3 +206,12 @@ def test_a_scene_setting_turn_carries_its_plan_and_its_asker(assistant) -> None:
 def test_a_concession_from_the_local_government_is_not_covered(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "我在垫江开了个健身房", "县里对健身房有没有房租减免？")
     assert a.status == "not_covered"
+
+
+def test_what_the_plans_offer_on_a_subject_is_their_list(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("What do the plans offer to help foreign experts?", store.plans, store.registry)
+    assert q.intent == "topic"
+    q = understand("What incentives are there for elderly care?", store.plans, store.registry)
+    assert q.intent == "topic"
+    q = understand("What do the plans offer for my clinic?", store.plans, store.registry)
+    assert q.intent != "topic"  # a case of the asker's own: the measures that apply

@@ -139,3 +139,14 @@ def test_a_domain_word_with_a_generic_head_means_the_domain() -> None:
     m = TopicMatcher(docs, "".join(texts.values()), (), {"保险": ("保险",)})
     hits = {n for n, t in texts.items() if m.matches("保险业务", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
     assert hits == {1, 2}  # not only the task that prints 保险业务
+
+
+def test_synonyms_of_one_term_do_not_borrow_a_members_domain() -> None:
+    # "experts" and "talent" both mean 人才; 人才's member 外籍人才 holds 外籍, which is no
+    # reason to read them as examples of 外籍 (every task on 境外 things)
+    texts = {1: "为外籍高层次人才提供出入境便利。", 2: "支持与境外机构合作开发保险产品。", 3: "完善人才引进政策。"}
+    m = TopicMatcher({("p", n): t for n, t in texts.items()}, "".join(texts.values()),
+                     (("experts", "人才"), ("talent", "人才")),
+                     {"人才": ("人才", "外籍人才"), "外籍": ("外籍", "境外")})
+    got = {n for n, t in texts.items() if m.matches("experts、talent", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
+    assert got == {1, 3}
