@@ -444,13 +444,15 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         parts = [", ".join(f"{_short(ctx, p, en)} {n} task(s)" for p, n in total.items())]
         if pairs:
             parts.append("matching each other: " + ", ".join(f"{_short(ctx, p, en)} {matched[p]}" for p in only if matched[p]))
-        parts += [f"only in {_short(ctx, p, en)}: {only[p]}" if only[p] else f"none only in {_short(ctx, p, en)}" for p in only]
+        parts += [f"only in {_short(ctx, p, en)}: {only[p]}" if only[p] else f"none only in {_short(ctx, p, en)}"
+                  for p in only if total[p]]  # a plan with none on it: its 0 says so
         d.say(f"On “{topic}”: " + "; ".join(parts) + ".")
     else:
         parts = ["，".join(f"{_short(ctx, p, en)} {n} 项" for p, n in total.items())]
         if pairs:
             parts.append("相互对应的：" + "、".join(f"{_short(ctx, p, en)} {matched[p]} 项" for p in only if matched[p]))
-        parts += [f"仅{_short(ctx, p, en)}有 {only[p]} 项" if only[p] else f"{_short(ctx, p, en)}没有独有的任务" for p in only]
+        parts += [f"仅{_short(ctx, p, en)}有 {only[p]} 项" if only[p] else f"{_short(ctx, p, en)}没有独有的任务"
+                  for p in only if total[p]]
         d.say(f"关于“{topic}”：" + "；".join(parts) + "。")
     for g in ev.groups:
         plan = plan_label(ctx.plans[g.plan_id], d.lang)

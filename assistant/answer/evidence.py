@@ -243,13 +243,16 @@ def gather_compare(store: IndexStore, q: Query) -> Evidence:
                for pid in q.plan_ids}
     # over many plans, a plan with no task on the topic has none: no retrieval per plan for it
     many = len(q.plan_ids) > 2 and any(matched.values())
+    # when another plan has tasks on it, a retrieved task must say two of its words: one alone
+    # is often a stray one (服务 of 养老服务, said by every 服务业 task)
+    floor = 2.0 if any(matched.values()) else 1.0
     for pid in q.plan_ids:
         tasks = matched[pid]
         topical = topical or bool(tasks)
         if not tasks and q.topic and not many:
             ranked = tasks_from_hits(store, hybrid(store, q.text, [pid], k=8), focus, 3)
             scored += [(m.support(focus, t), t) for t in ranked]
-            tasks = [t for t in ranked if m.support(focus, t) >= 1.0][:3]
+            tasks = [t for t in ranked if m.support(focus, t) >= floor][:3]
         per_plan[pid] = tasks
     if not any(per_plan.values()):
         return Evidence("not_covered", topic=q.topic, reasons=("各方案都没有这一主题的任务",))

@@ -232,6 +232,14 @@ def understand_turn(
         # not in "“…”这项由谁牵头？", where it points at the quoted words
         if elliptical or rx("subset").search(text) or (rx("anaphora").search(text) and not topic):
             return _follow_up(base, previous, mentioned, role, registry, text)
+        if (topic and not units and not numbers and rx("swap").search(text)
+                and previous.intent in ("compare", "topic", "applies")
+                and _classify(base, plans, mentioned, role).get("intent") == "applies"):
+            # "那养老呢？" after a comparison or a list on another topic: the same question, this
+            # topic (and the same plans unless it names others); a turn that asks its own kind of
+            # question (a fact, a department, a chore) is not one
+            return replace(base, intent=previous.intent, plan_ids=mentioned or previous.plan_ids,
+                           follow_up=True)
     q = replace(base, **_classify(base, plans, mentioned, role))
     if (q.intent == "applies" and previous is not None and previous.intent == "applies"
             and not rx("asks").search(previous.text)):

@@ -215,3 +215,28 @@ def test_what_the_plans_offer_on_a_subject_is_their_list(store) -> None:  # type
     assert q.intent == "topic"
     q = understand("What do the plans offer for my clinic?", store.plans, store.registry)
     assert q.intent != "topic"  # a case of the asker's own: the measures that apply
+
+
+def test_that_topic_then_asks_the_same_question_of_it(store) -> None:  # type: ignore[no-untyped-def]
+    first = understand("垫江和石柱在养老方面有什么不同？", store.plans, store.registry)
+    nxt = understand("那医疗呢？", store.plans, store.registry, None, first)
+    assert (nxt.intent, set(nxt.plan_ids)) == ("compare", {"dianjiang-2021", "shizhu-2022"})
+    first = understand("石柱有哪些跟旅游有关的任务？", store.plans, store.registry)
+    nxt = understand("那金融呢？", store.plans, store.registry, None, first)
+    assert (nxt.intent, nxt.plan_ids) == ("topic", ("shizhu-2022",))
+    first = understand("What measures concern finance in Shizhu?", store.plans, store.registry)
+    nxt = understand("What about tourism?", store.plans, store.registry, None, first)
+    assert (nxt.intent, nxt.plan_ids) == ("topic", ("shizhu-2022",))
+
+
+def test_a_comparison_line_says_nothing_twice_of_a_plan_without_tasks(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江和石柱在养老服务方面有什么不同？")
+    first = a.answer.split("\n")[0]
+    assert "垫江 0 项" in first and "垫江没有独有的任务" not in first
+
+
+def test_a_plan_without_the_topic_is_not_given_a_stray_words_tasks(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 垫江 has no elderly-care task; its 服务业 tasks share only the word 服务
+    a = ask(assistant, "垫江和石柱在养老服务方面有什么不同？")
+    assert not any(pid == "dianjiang-2021" for pid, _ in cited(a))
+    assert ("shizhu-2022", 19) in cited(a)
