@@ -429,7 +429,8 @@ def _short(ctx: Context, pid: str, en: bool) -> str:
 
 def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
-    topic = _label(ev.topic) if ev.topic else q.text
+    # no topic: the plans compared whole ("两个方案都有哪些相同的措施？")
+    topic = _label(ev.topic) if ev.topic else ("all their tasks" if d.lang == "en" else "全部任务")
     # the first line answers: how many tasks each plan has on it, how many match, how many are its own
     only = {g.plan_id: len(g.tasks) for g in ev.groups if g.key == "only"}
     pairs = [pair for g in ev.groups if g.key == "both" for pair in g.pairs]
@@ -454,7 +455,9 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         parts += [f"仅{_short(ctx, p, en)}有 {only[p]} 项" if only[p] else f"{_short(ctx, p, en)}没有独有的任务"
                   for p in only if total[p]]
         d.say(f"关于“{topic}”：" + "；".join(parts) + "。")
-    for g in ev.groups:
+    # compared whole, what both have comes first: the only-in-one lists are long
+    groups = sorted(ev.groups, key=lambda g: g.key != "both") if not ev.topic else ev.groups
+    for g in groups:
         plan = plan_label(ctx.plans[g.plan_id], d.lang)
         if g.key == "only":
             d.counts.add(len(g.tasks))

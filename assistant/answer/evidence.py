@@ -232,6 +232,9 @@ def gather_topic(store: IndexStore, q: Query, within: list[Task] | None = None) 
     return fallback
 
 
+WHOLE_PLANS = 3  # plans a comparison without a topic compares whole
+
+
 def gather_compare(store: IndexStore, q: Query) -> Evidence:
     """Per plan, the tasks on the topic; then aligned: only in one plan, in both."""
     m = matcher(store)
@@ -239,7 +242,10 @@ def gather_compare(store: IndexStore, q: Query) -> Evidence:
     topical = False
     scored: list[tuple[float, Task]] = []  # the ranked fallback, for the coverage verdict
     focus = q.focus or q.topic
-    matched = {pid: [t for t in store.plan_tasks(pid) if m.matches(focus, t)] if q.topic else []
+    # no topic ("两个方案都有哪些相同的措施？"): a few plans are compared task by task, whole
+    # (many plans compared whole would be every task of every plan: they need a topic)
+    whole = not q.topic and len(q.plan_ids) <= WHOLE_PLANS
+    matched = {pid: [t for t in store.plan_tasks(pid) if whole or (q.topic and m.matches(focus, t))]
                for pid in q.plan_ids}
     # over many plans, a plan with no task on the topic has none: no retrieval per plan for it
     many = len(q.plan_ids) > 2 and any(matched.values())

@@ -240,3 +240,11 @@ def test_a_plan_without_the_topic_is_not_given_a_stray_words_tasks(assistant) ->
     a = ask(assistant, "垫江和石柱在养老服务方面有什么不同？")
     assert not any(pid == "dianjiang-2021" for pid, _ in cited(a))
     assert ("shizhu-2022", 19) in cited(a)
+
+
+def test_a_comparison_without_a_topic_compares_the_plans_whole(assistant) -> None:  # type: ignore[no-untyped-def]
+    for q in ("两个方案有哪些相同的措施？", "What do the two plans have in common?"):
+        a = ask(assistant, q)
+        assert (a.status, a.intent) == ("answered", "compare"), q
+        assert a.answer.split("\n")[1].startswith(("两个方案都有的", "In both"))  # what both have first
+        assert ("dianjiang-2021", 9) in cited(a) and ("shizhu-2022", 42) in cited(a)
