@@ -248,3 +248,14 @@ def test_a_comparison_without_a_topic_compares_the_plans_whole(assistant) -> Non
         assert (a.status, a.intent) == ("answered", "compare"), q
         assert a.answer.split("\n")[1].startswith(("两个方案都有的", "In both"))  # what both have first
         assert ("dianjiang-2021", 9) in cited(a) and ("shizhu-2022", 42) in cited(a)
+
+
+def test_english_thanks_with_praise_is_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "Thanks, that's really helpful!")
+    assert (a.status, a.intent, a.citations) == ("answered", "smalltalk", [])
+    assert ask(assistant, "太好了，谢谢！").intent == "smalltalk"
+
+
+def test_english_comparison_words_are_not_the_topic(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("How does the Shizhu plan differ from the Dianjiang plan on tourism?", store.plans, store.registry)
+    assert q.intent == "compare" and q.topic == "tourism"
