@@ -99,8 +99,21 @@ def plans_mentioned(text: str, plans: dict[str, Plan]) -> tuple[str, ...]:
     )
 
 
+# "第12、13项", "第5和第6条", "tasks 12 and 13": several numbers under one 第…项
+TASKLIST_RE = re.compile(
+    rf"第\s*((?:{NUM})(?:\s*[、,，和及与跟]\s*第?\s*(?:{NUM}))+)\s*[项条个号]"
+    rf"|\btasks\s+((?:[0-9]+)(?:\s*(?:,|and|&)\s*[0-9]+)+)",
+    re.I,
+)
+
+
 def task_numbers_in(text: str) -> tuple[int, ...]:
     out = []
+    for m in TASKLIST_RE.finditer(text):
+        for part in re.findall(NUM, next(g for g in m.groups() if g)):
+            if (n := cn_number(part)) is not None:
+                out.append(n)
+    text = TASKLIST_RE.sub(" ", text)
     for m in TASKNO_RE.finditer(text):
         n = cn_number(next(g for g in m.groups() if g))
         if n is not None:

@@ -259,3 +259,10 @@ def test_english_thanks_with_praise_is_small_talk(assistant) -> None:  # type: i
 def test_english_comparison_words_are_not_the_topic(store) -> None:  # type: ignore[no-untyped-def]
     q = understand("How does the Shizhu plan differ from the Dianjiang plan on tourism?", store.plans, store.registry)
     assert q.intent == "compare" and q.topic == "tourism"
+
+
+def test_several_task_numbers_under_one_label(store) -> None:  # type: ignore[no-untyped-def]
+    for text, nums in (("石柱第3、4项分别谁牵头？", (3, 4)), ("垫江第七和第八条的责任单位", (7, 8)),
+                       ("Who leads tasks 5 and 6 in Shizhu?", (5, 6))):
+        q = understand(text, store.plans, store.registry)
+        assert (q.intent, q.task_numbers) == ("task_units", nums), text
