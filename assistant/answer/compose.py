@@ -518,6 +518,9 @@ def compose_plan_facts(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         m = d.cite_chunk(ctx, f.plan_id, f.chunk.id, " / ".join(f.chunk.section_path), f.chunk.text,
                          f.chunk.task_number) if f.chunk else None
         ref = f" [{m}]" if m else ""
+        if f.name == "structure":
+            _outline(ctx, d, f, name)
+            continue
         items = section_items(f.parts)
         if len(items) > 1:
             d.counts.add(len(items))  # counted from the section's own items
@@ -527,6 +530,29 @@ def compose_plan_facts(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
                 f"[{d.cite_chunk(ctx, f.plan_id, c.id, ' / '.join(c.section_path), c.text)}]" for c in chunks
             )
             d.say(f"- {label}：{excerpt(body, limit=110)} {marks}")
+
+
+def _outline(ctx: Context, d: Draft, f: Fact, name: str) -> None:
+    """The parts a plan's tasks are grouped in, each with its task numbers."""
+    en = d.lang == "en"
+    parts = [o for o in f.outline if o[0] == 0]
+    total = sum(len(nums) for _, _, nums, _ in parts)
+    if not parts:
+        d.say(f"{name} does not group its tasks under headings." if en else f"{name}的任务没有分部分列出。")
+        return
+    d.counts |= {len(parts), total}
+    d.say(f"{name} groups its {total} tasks in {len(parts)} parts:" if en
+          else f"{name}的 {total} 项任务分为 {len(parts)} 个部分：")
+    for depth, heading, nums, chunk in f.outline:
+        d.counts |= {len(nums), nums[0], nums[-1]}
+        span = (f"task {nums[0]}" if en else f"第{nums[0]}项") if len(nums) == 1 else (
+            f"tasks {nums[0]}–{nums[-1]}" if en else f"第{nums[0]}–{nums[-1]}项")
+        m = d.cite_chunk(ctx, f.plan_id, chunk.id, " / ".join(chunk.section_path), chunk.text,
+                         chunk.task_number) if chunk else None
+        ref = f" [{m}]" if m else ""
+        count = f"{len(nums)} task(s)" if en else f"{len(nums)} 项"
+        d.say(f"{'   ' * depth}- {heading}：{span}（{count}）{ref}" if not en
+              else f"{'   ' * depth}- {heading}: {span} ({count}){ref}")
 
 
 LEAD_RE = re.compile(r"([^，。；：:、,;\s“”]{2,14})。")

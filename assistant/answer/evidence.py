@@ -40,6 +40,8 @@ class Fact:
     chunk: Chunk | None = None
     section: Section | None = None
     parts: tuple[tuple[str, Chunk], ...] = ()  # sub-headings and their paragraphs
+    # structure: (depth, heading as printed, its task numbers, the first task's passage)
+    outline: tuple[tuple[int, str, tuple[int, ...], Chunk | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -348,6 +350,8 @@ def gather_plan_facts(store: IndexStore, q: Query) -> Evidence:
 
     # "哪个单位发的？哪天印发的？": every short fact the question asks, in the order asked
     names = [q.fact or ""] + [n for n in facts_in(q.text) if n != q.fact and n in SHORT_FACTS]
+    if "structure" in names:  # the outline states the total too
+        names = [n for n in names if n != "task_count"]
     facts: list[Fact] = []
     for pid in q.plan_ids:
         for name in names:
@@ -357,7 +361,7 @@ def gather_plan_facts(store: IndexStore, q: Query) -> Evidence:
     return Evidence("answered", facts=tuple(facts))
 
 
-SHORT_FACTS = ("doc_number", "issued", "issuer", "title", "task_count", "period", "basis")
+SHORT_FACTS = ("doc_number", "issued", "issuer", "title", "task_count", "period", "basis", "structure")
 
 # "根据《…》（…〔2021〕19号）": the document a plan says it follows, and its number
 BASIS_RE = re.compile(
@@ -412,11 +416,38 @@ def _plan_fact(store: IndexStore, pid: str, name: str) -> list[Fact]:
             facts.append(Fact(pid, name, f"《{title}》（{number}）", chunk))
         else:
             facts.append(Fact(pid, name, "", header))
+    elif name == "structure":
+        facts.append(_structure_fact(store, pid))
     elif name in SECTION_FACTS:
         fact = _section_fact(store, pid, name)
         if fact:
             facts.append(fact)
     return facts
+
+
+def _structure_fact(store: IndexStore, pid: str) -> Fact:
+    """How the plan groups its tasks: the headings they are printed under, from the first level
+    that tells them apart (a level every task shares, 主要任务和措施, says nothing), with the
+    numbers of the tasks under each, and one level below where that splits them further."""
+    tasks = store.plan_tasks(pid)
+    depth = max((len(t.section_path) for t in tasks), default=0)
+    top = next((i for i in range(depth) if len({t.section_path[i:i + 1] for t in tasks}) > 1), None)
+    outline: list[tuple[int, str, tuple[int, ...], Chunk | None]] = []
+    if top is not None:
+        for heading in _headings(tasks, top):
+            under = [t for t in tasks if t.section_path[top:top + 1] == (heading,)]
+            outline.append((0, heading, tuple(t.number for t in under), store.task_chunk(under[0])))
+            subs = _headings(under, top + 1)
+            if len(subs) > 1:
+                for sub in subs:
+                    below = [t for t in under if t.section_path[top + 1:top + 2] == (sub,)]
+                    outline.append((1, sub, tuple(t.number for t in below), store.task_chunk(below[0])))
+    return Fact(pid, "structure", str(len([o for o in outline if o[0] == 0])), outline=tuple(outline))
+
+
+def _headings(tasks: list[Task], level: int) -> list[str]:
+    """The distinct headings at one level of the tasks' section paths, in the plan's order."""
+    return list(dict.fromkeys(t.section_path[level] for t in tasks if len(t.section_path) > level))
 
 
 def _section_fact(store: IndexStore, pid: str, name: str) -> Fact | None:

@@ -266,3 +266,17 @@ def test_several_task_numbers_under_one_label(store) -> None:  # type: ignore[no
                        ("Who leads tasks 5 and 6 in Shizhu?", (5, 6))):
         q = understand(text, store.plans, store.registry)
         assert (q.intent, q.task_numbers) == ("task_units", nums), text
+
+
+def test_how_a_plan_groups_its_tasks(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱方案的任务分为哪几个部分？")
+    assert (a.status, a.intent) == ("answered", "plan_facts") and a.checks["ok"]
+    assert a.answer.startswith("《石柱县服务业扩大开放综合试点实施方案》的 55 项任务分为 4 个部分")
+    assert "（一）充分竞争性服务业：第1–5项（5 项）" in a.answer  # a level below, where it splits
+    en = ask(assistant, "How is the Dianjiang plan structured?")
+    assert en.intent == "plan_facts" and "11 tasks in 4 parts" in en.answer and en.checks["ok"]
+
+
+def test_when_the_plan_must_be_done_is_its_pilot_period(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江方案要求什么时候完成？")
+    assert a.intent == "plan_facts" and "试点期限" in a.answer
