@@ -280,3 +280,8 @@ def test_how_a_plan_groups_its_tasks(assistant) -> None:  # type: ignore[no-unty
 def test_when_the_plan_must_be_done_is_its_pilot_period(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "垫江方案要求什么时候完成？")
     assert a.intent == "plan_facts" and "试点期限" in a.answer
+
+
+def test_what_relates_to_a_subject_is_a_topic_list(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("垫江方案里跟人才有关的有哪些？", store.plans, store.registry)
+    assert (q.intent, q.plan_ids) == ("topic", ("dianjiang-2021",))
