@@ -21,7 +21,7 @@ from ..retrieval.retrieve import synonyms_version
 from ..retrieval.store import IndexStore, StoreHolder
 from ..settings import Settings
 from . import compose as C
-from .evidence import Evidence, gather_topic, gather_unit_tasks
+from .evidence import Evidence, gather_listed, gather_topic, gather_unit_tasks
 from .intents import INTENTS
 from .suggest import suggest
 from .understand import Query, rx, understand
@@ -139,6 +139,8 @@ class Assistant:
         if q.subset and previous is not None:
             if q.intent == "unit_tasks":
                 return gather_unit_tasks(store, q, within=previous[1].tasks())
+            if q.intent == "task_units":
+                return gather_listed(previous[1].tasks(), q.ordinal)
             return gather_topic(store, q, within=previous[1].tasks())
         # pure over the generation (and the synonyms file): a repeated question, or a suggestion
         # checked by _answerable and then asked, is gathered once
@@ -239,8 +241,18 @@ class Assistant:
         query = chain[-1]
         before = None
         if query.subset and len(chain) > 1:
-            before = (chain[-2], self.gather(store, chain[-2]))
+            j = len(chain) - 2
+            while query.ordinal and j > 0 and chain[j].ordinal:
+                j -= 1  # "the first one" then "and the last one?": both of the same list
+            before = (chain[j], self._evidence_at(store, chain, j))
         return query, before
+
+    def _evidence_at(self, store: IndexStore, chain: list[Query], j: int) -> Evidence:
+        """What turn j's answer held; a turn that filtered the one before it ("其中…") is
+        re-gathered over that one's evidence."""
+        if chain[j].subset and j > 0:
+            return self.gather(store, chain[j], (chain[j - 1], self._evidence_at(store, chain, j - 1)))
+        return self.gather(store, chain[j])
 
     @staticmethod
     def _plan_facts_text(store: IndexStore) -> str:

@@ -123,6 +123,17 @@ def _collective_groups(store: IndexStore, pid: str, unit: str) -> list[TaskGroup
     return out
 
 
+def gather_listed(tasks: list[Task], ordinal: int = 0) -> Evidence:
+    """The tasks an earlier answer listed, each on its own ("它们的责任单位分别是谁？"), or the
+    one at that place in the list ("the second one"; -1 the last)."""
+    if ordinal:
+        i = ordinal - 1 if ordinal > 0 else len(tasks) + ordinal
+        tasks = tasks[i:i + 1] if 0 <= i < len(tasks) else []
+    if not tasks:
+        return Evidence("not_covered", reasons=("上一个回答没有列出这一项",))
+    return Evidence("answered", tuple(TaskGroup("task", t.plan_id, (t,)) for t in tasks))
+
+
 def gather_task_units(store: IndexStore, q: Query) -> Evidence:
     if q.task_numbers:
         found: list[Task] = []

@@ -78,6 +78,7 @@ class Query:
     about: str = ""  # the words retrieval uses: this turn's, or the earlier turn a follow-up refers to
     focus: str = ""  # the topic with its words still in place, for matching against task text
     like: tuple[str, int] | None = None  # "第9项…？那另一个县呢？": the task whose counterpart is asked
+    ordinal: int = 0  # "the second one": that item of the previous answer's list (-1: the last)
 
 
 def plan_names(plan: Plan) -> set[str]:
@@ -243,7 +244,8 @@ def understand_turn(
         )
         # an anaphor points back only when the turn has no topic of its own ("它的责任单位呢？"),
         # not in "“…”这项由谁牵头？", where it points at the quoted words
-        if elliptical or rx("subset").search(text) or (rx("anaphora").search(text) and not topic):
+        if (elliptical or rx("subset").search(text) or rx("ordinal").search(text)
+                or (rx("anaphora").search(text) and not topic)):
             return _follow_up(base, previous, mentioned, role, registry, text)
         if (topic and not units and not numbers and rx("swap").search(text)
                 and previous.intent in ("compare", "topic", "applies")
@@ -322,6 +324,9 @@ def _english_units(text: str) -> list[str]:
     return out
 
 
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
+
+
 def _follow_up(
     q: Query,
     previous: Query,
@@ -346,6 +351,15 @@ def _follow_up(
         like = (previous.plan_ids[0], previous.task_numbers[0])  # that task's counterpart in the plan named now
     # after a plan fact ("一共有几项任务？") "其中" means the plan's tasks, not an answer's list
     listed = previous.intent != "plan_facts"
+    if (m := rx("ordinal").search(text)) and listed and not q.task_numbers:
+        # "Who supports the first one?": that item of the list just given
+        return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True, follow_up=True,
+                       role=role or "any", topic="", ordinal=ORDINALS.get(m.group(1).lower(), 0))
+    if (rx("subset").search(text) and not q.units and not q.topic and listed
+            and (rx("who").search(text) or role) and previous.intent != "task_units"):
+        # "它们的责任单位分别是谁？" after a list: the units of each task listed
+        return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True,
+                       follow_up=True, role=role or "any")
     if rx("subset").search(text) and q.units:
         # "其中哪些由X牵头？": the previous answer's tasks, filtered by unit and role
         return replace(q, intent="unit_tasks", plan_ids=previous.plan_ids, subset=listed, follow_up=True)

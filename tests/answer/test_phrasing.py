@@ -285,3 +285,20 @@ def test_when_the_plan_must_be_done_is_its_pilot_period(assistant) -> None:  # t
 def test_what_relates_to_a_subject_is_a_topic_list(store) -> None:  # type: ignore[no-untyped-def]
     q = understand("垫江方案里跟人才有关的有哪些？", store.plans, store.registry)
     assert (q.intent, q.plan_ids) == ("topic", ("dianjiang-2021",))
+
+
+def test_their_units_after_a_list_are_each_listed_tasks_units(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "县教委在石柱牵头哪些任务？", "它们的责任单位分别是谁？")
+    assert (a.status, a.intent) == ("answered", "task_units")
+    assert cited(a) == {("shizhu-2022", 6), ("shizhu-2022", 7), ("shizhu-2022", 8)}
+    # through a filter: the list "其中…" left, not the topic list before it
+    b = ask(assistant, "石柱有哪些跟医疗有关的任务？", "其中哪些由县医保局牵头？", "它们的配合单位是谁？")
+    assert cited(b) == {("shizhu-2022", 12), ("shizhu-2022", 17)}
+
+
+def test_an_item_of_the_list_by_its_place(assistant) -> None:  # type: ignore[no-untyped-def]
+    first = ask(assistant, "Which tasks does the Shizhu education commission lead?", "Who supports the first one?")
+    assert cited(first) == {("shizhu-2022", 6)}
+    last = ask(assistant, "Which tasks does the Shizhu education commission lead?", "Who supports the first one?",
+               "And the last one?")
+    assert cited(last) == {("shizhu-2022", 8)}
