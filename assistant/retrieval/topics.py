@@ -347,6 +347,16 @@ class TopicMatcher:
         # a question's words describe one thing together: no splitting into alternatives here
         return max((said for _, said, _ in self.scores(ALT_SPLIT_RE.sub(" ", text), task)), default=0.0)
 
+    def said_weight(self, text: str, task: Task) -> float:
+        """The weight (IDF) of the rarest question word the task says whole: low when all it
+        says are words a quarter of the tasks say (外资, 企业)."""
+        doc = self.docs.get((task.plan_id, task.number), task.text)
+        return max(
+            (self._weight(w, exp, subs) for alt in self._terms(ALT_SPLIT_RE.sub(" ", text))
+             for w, exp, subs in alt if self._word_score(doc, w, exp, []) >= 1.0),
+            default=0.0,
+        )
+
     def _domains(self, word: str, exp: set[str]) -> set[str]:
         """The glossary's domains a word belongs to: it is the domain word, one of its narrower
         terms, or maps to a plan term that is."""

@@ -302,3 +302,10 @@ def test_an_item_of_the_list_by_its_place(assistant) -> None:  # type: ignore[no
     last = ask(assistant, "Which tasks does the Shizhu education commission lead?", "Who supports the first one?",
                "And the last one?")
     assert cited(last) == {("shizhu-2022", 8)}
+
+
+def test_a_common_word_alone_does_not_answer(assistant) -> None:  # type: ignore[no-untyped-def]
+    # every plan speaks of 外资; none of funeral homes or gyms, and 垫江 of no hospitals
+    for q in ("外资能在石柱开殡仪馆吗？", "外资能在垫江开健身房吗？", "垫江允许外资开设医院吗？"):
+        assert ask(assistant, q).status == "not_covered", q
+    assert ask(assistant, "石柱允许外资开设医院吗？").status == "answered"
