@@ -357,7 +357,12 @@ def compose_task_units(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
                 d.say(f"完成时限：{t.deadline}。" if t.deadline else "方案未写明这项任务的完成时限。")
     for n in ev.missing_numbers:
         d.say(f"No task {n} in the plans asked about." if en else f"所选方案中没有第{n}项任务。")
-    _grouped_by_plan(tasks, ev.topic, ctx, d, counts=False)
+    _grouped_by_plan(tasks, _terms(ev), ctx, d, counts=False)
+
+
+def _terms(ev: Evidence) -> str:
+    """What an excerpt must reach: the question's words and the plans' terms for them."""
+    return " ".join((ev.topic, *ev.terms))
 
 
 def compose_applies(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
@@ -369,7 +374,7 @@ def compose_applies(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         first = tasks[0]
         d.say(f"方案中与您的问题相关的措施有 {len(tasks)} 项，最相关的是{plan_label(ctx.plans[first.plan_id])}"
               f"第{first.number}项（牵头单位：{first.lead_text}），可向牵头单位咨询办理：")
-    _grouped_by_plan(ev.tasks(), ev.topic, ctx, d, counts=False)
+    _grouped_by_plan(ev.tasks(), _terms(ev), ctx, d, counts=False)
 
 
 def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:

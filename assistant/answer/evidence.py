@@ -57,6 +57,7 @@ class Evidence:
     plan_sizes: tuple[tuple[str, int], ...] = ()  # (plan, task count) when a number is missing
     elsewhere: tuple[str, ...] = ()  # plans not asked about where the asked unit does have tasks
     like: Task | None = None  # the task whose counterpart this evidence holds
+    terms: tuple[str, ...] = ()  # the plans' own words for the question's (工资 → 薪酬), for excerpts
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
     def tasks(self) -> list[Task]:
@@ -194,7 +195,8 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
             t for t in ranked_by_support
             if support[t] >= max(1.0, best * 0.5) or (support[t] >= 0.5 and _own_heading(store, t) == home)
         ][:limit]
-    return Evidence("answered", (TaskGroup("ranked", keep[0].plan_id, tuple(keep)),), topic=text)
+    return Evidence("answered", (TaskGroup("ranked", keep[0].plan_id, tuple(keep)),), topic=text,
+                    terms=m.plan_terms(text))
 
 
 def _own_heading(store: IndexStore, t: Task) -> tuple[str, str]:

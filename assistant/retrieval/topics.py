@@ -347,6 +347,13 @@ class TopicMatcher:
         # a question's words describe one thing together: no splitting into alternatives here
         return max((said for _, said, _ in self.scores(ALT_SPLIT_RE.sub(" ", text), task)), default=0.0)
 
+    def plan_terms(self, text: str) -> tuple[str, ...]:
+        """The plans' own terms the question's words map to (工资 → 薪酬, 汇出去 → 购汇)."""
+        return tuple(dict.fromkeys(
+            e for alt in self._terms(ALT_SPLIT_RE.sub(" ", text)) for _, exp, _ in alt
+            for e in sorted(exp) if not e.isascii()
+        ))
+
     def said_weight(self, text: str, task: Task) -> float:
         """The weight (IDF) of the rarest question word the task says whole: low when all it
         says are words a quarter of the tasks say (外资, 企业)."""

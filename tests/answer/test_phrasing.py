@@ -309,3 +309,9 @@ def test_a_common_word_alone_does_not_answer(assistant) -> None:  # type: ignore
     for q in ("外资能在石柱开殡仪馆吗？", "外资能在垫江开健身房吗？", "垫江允许外资开设医院吗？"):
         assert ask(assistant, q).status == "not_covered", q
     assert ask(assistant, "石柱允许外资开设医院吗？").status == "answered"
+
+
+def test_an_excerpt_reaches_the_plans_word_for_the_askers(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 工资 is 薪酬 and 汇回国 is 购汇…汇出 in the plan, late in a long task
+    a = ask(assistant, "我是在垫江工作的外国人，薪水能汇回国吗？")
+    assert a.status == "answered" and "购汇汇出" in a.answer
