@@ -32,7 +32,7 @@ from .loaders import PlanFormatError, SourceFile, discover, load_source
 from .parse import ParseResult, parse_plan
 from .units import AliasTable, UnitRegistry
 
-SCHEMA_VERSION = "4"  # bump when parsing/chunking changes what an index holds
+SCHEMA_VERSION = "5"  # bump when parsing, chunking or unit aliases change what an index holds
 
 
 @dataclass

@@ -192,6 +192,31 @@ def auto_aliases(name: str, region: str) -> set[str]:
     return out - {name}
 
 
+# What a department's name ends in; people use one for another (商务局 for 商务委: departments
+# are renamed and merged), so a name with one is also found with the others.
+ORG_SUFFIXES = ("委员会", "办公室", "中心", "局", "委", "办")
+
+
+def suffix_aliases(names: set[str], regions: set[str]) -> dict[tuple[str, str], set[str]]:
+    """(region, name) → the unit's name with its level word and other department suffixes
+    (县商务委 → 县商务局, 商务局), for the units whose core (商务) no other unit of the same
+    level has: a swapped suffix must never point at two departments."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for region in regions:
+        level = region_level(region)
+        cores: dict[str, list[str]] = {}
+        for name in names:
+            rest = name[len(level):] if level and name.startswith(level) else ""
+            suffix = next((x for x in ORG_SUFFIXES if rest.endswith(x)), "")
+            core = rest[: len(rest) - len(suffix)]
+            if suffix and len(core) >= 2 and not rest.endswith("管委") and not is_collective(name):
+                cores.setdefault(core, []).append(name)
+        for core, owners in cores.items():
+            if len(owners) == 1:
+                out[(region, owners[0])] = {f"{p}{core}{x}" for p in (level, "") for x in ORG_SUFFIXES} - {owners[0]}
+    return out
+
+
 def _alias_automaton(aliases: list[str]) -> Any:
     """An Aho-Corasick automaton over aliases of two or more characters; each match reports
     the alias's position in `aliases`. None when there is nothing to match."""
@@ -276,9 +301,12 @@ class UnitRegistry:
         for t in tasks:
             for name in t.units():
                 scopes.setdefault((plans[t.plan_id].region, name), set()).add(t.plan_id)
+        swapped = suffix_aliases({key[1] for key in scopes}, {key[0] for key in scopes})
         units = []
         for (region, name), pids in sorted(scopes.items()):
-            aliases = auto_aliases(name, region)
+            aliases = auto_aliases(name, region) | {
+                a for a in swapped.get((region, name), set()) if a not in scopes
+            }
             for e in table.entries:
                 if e.name == name and (e.region is None or e.region == region):
                     aliases |= set(e.aliases)

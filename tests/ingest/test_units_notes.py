@@ -75,3 +75,15 @@ def test_same_named_units_of_two_cities_never_merge() -> None:
     both = reg.resolve("市发展改革委")  # asked with no plan: one name, both regions' plans
     assert [u.plans for u in both] == [("east-2023", "east-2024", "west-2023")]
     assert reg.resolve("发展改革委", ["west-2023"]) == [west]
+
+
+def test_a_department_is_found_by_another_suffix() -> None:
+    from assistant.ingest.units import suffix_aliases
+
+    names = {"区商务委", "区投资促进中心", "区税务局", "区财政局", "区金融局", "区金融委", "区级各部门"}
+    out = suffix_aliases(names, {"某某区"})
+    assert {"区商务局", "商务局"} <= out[("某某区", "区商务委")]
+    assert "投资促进局" in out[("某某区", "区投资促进中心")]
+    # two departments share the core 金融: neither gets the other's suffix
+    assert ("某某区", "区金融局") not in out and ("某某区", "区金融委") not in out
+    assert ("某某区", "区级各部门") not in out  # a collective unit is no department
