@@ -315,3 +315,11 @@ def test_an_excerpt_reaches_the_plans_word_for_the_askers(assistant) -> None:  #
     # 工资 is 薪酬 and 汇回国 is 购汇…汇出 in the plan, late in a long task
     a = ask(assistant, "我是在垫江工作的外国人，薪水能汇回国吗？")
     assert a.status == "answered" and "购汇汇出" in a.answer
+
+
+def test_which_plan_has_more_is_a_comparison(store) -> None:  # type: ignore[no-untyped-def]
+    for text in ("哪个县的教育开放措施更多？", "Which county has more measures on finance?"):
+        q = understand(text, store.plans, store.registry)
+        assert q.intent == "compare" and q.topic in ("教育", "finance"), text
+    q = understand("两个县在养老方面各有什么措施？", store.plans, store.registry)
+    assert q.topic == "养老"
