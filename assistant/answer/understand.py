@@ -368,7 +368,7 @@ def _follow_up(
         return replace(q, intent="topic", plan_ids=previous.plan_ids, subset=listed, follow_up=True)
     if (mentioned and rx("compare").search(text) and len(set(mentioned) | set(previous.plan_ids)) > 1
             and (previous.topic or previous.task_numbers)):
-        # "垫江对X怎么说？" then "石柱那边呢？对比一下": X compared across both plans
+        # "A县对X怎么说？" then "B县那边呢？对比一下": X compared across both plans
         both = tuple(dict.fromkeys(previous.plan_ids + mentioned))
         return replace(previous, text=text, intent="compare", plan_ids=both, lang=q.lang,
                        follow_up=True, subset=False, task_numbers=(), plan_named=True, like=None)

@@ -19,6 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from ..ingest.units import is_suffix_swap
 from ..settings import PROJECT_ROOT
 from .cases import GENERATED_DIR, GOLD_FILE, Gold, load_gold, validate_case
 
@@ -128,6 +129,7 @@ def unit_names(
             or not DEPT_SUFFIX.search(alias)
             or len(alias) < 3
             or alias == unit + "员会"
+            or is_suffix_swap(alias, unit)  # made to catch typing habits, not a name in use
         ):
             continue
         if [u.name for u in reg.resolve(alias, plan_ids)] == [unit]:

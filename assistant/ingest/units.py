@@ -199,7 +199,7 @@ ORG_SUFFIXES = ("委员会", "办公室", "中心", "局", "委", "办")
 
 def suffix_aliases(names: set[str], regions: set[str]) -> dict[tuple[str, str], set[str]]:
     """(region, name) → the unit's name with its level word and other department suffixes
-    (县商务委 → 县商务局, 商务局), for the units whose core (商务) no other unit of the same
+    (区商务委 → 区商务局, 商务局), for the units whose core (商务) no other unit of the same
     level has: a swapped suffix must never point at two departments."""
     out: dict[tuple[str, str], set[str]] = {}
     for region in regions:
@@ -215,6 +215,20 @@ def suffix_aliases(names: set[str], regions: set[str]) -> dict[tuple[str, str], 
             if len(owners) == 1:
                 out[(region, owners[0])] = {f"{p}{core}{x}" for p in (level, "") for x in ORG_SUFFIXES} - {owners[0]}
     return out
+
+
+def _core(name: str) -> tuple[str, str]:
+    """A department name without its level word, split into core and suffix (商务, 委)."""
+    rest = name[1:] if name[:1] in "县区市省" else name
+    suffix = next((x for x in ORG_SUFFIXES if rest.endswith(x)), "")
+    return rest[: len(rest) - len(suffix)], suffix
+
+
+def is_suffix_swap(alias: str, name: str) -> bool:
+    """The alias is the name with another department suffix (区商务局 for 区商务委): made by
+    `suffix_aliases` to find what people type, not a name the unit is known by."""
+    (a_core, a_suffix), (n_core, n_suffix) = _core(alias), _core(name)
+    return bool(a_suffix and n_suffix and a_core == n_core and a_suffix != n_suffix)
 
 
 def _alias_automaton(aliases: list[str]) -> Any:
