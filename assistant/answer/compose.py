@@ -548,16 +548,15 @@ def _outline(ctx: Context, d: Draft, f: Fact, name: str) -> None:
     d.counts |= {len(parts), total}
     d.say(f"{name} groups its {total} tasks in {len(parts)} parts:" if en
           else f"{name}的 {total} 项任务分为 {len(parts)} 个部分：")
-    for depth, heading, nums, chunk in f.outline:
-        d.counts |= {len(nums), nums[0], nums[-1]}
+    for depth, heading, nums, chunks in f.outline:
+        d.counts |= {nums[0], nums[-1]}
         span = (f"task {nums[0]}" if en else f"第{nums[0]}项") if len(nums) == 1 else (
             f"tasks {nums[0]}–{nums[-1]}" if en else f"第{nums[0]}–{nums[-1]}项")
-        m = d.cite_chunk(ctx, f.plan_id, chunk.id, " / ".join(chunk.section_path), chunk.text,
-                         chunk.task_number) if chunk else None
-        ref = f" [{m}]" if m else ""
-        count = f"{len(nums)} task(s)" if en else f"{len(nums)} 项"
-        d.say(f"{'   ' * depth}- {heading}：{span}（{count}）{ref}" if not en
-              else f"{'   ' * depth}- {heading}: {span} ({count}){ref}")
+        # the first and the last task of the part are cited: the range can be checked
+        ref = "".join(f" [{d.cite_chunk(ctx, f.plan_id, c.id, ' / '.join(c.section_path), c.text, c.task_number)}]"
+                      for c in chunks)
+        d.say(f"{'   ' * depth}- {heading}：{span}{ref}" if not en
+              else f"{'   ' * depth}- {heading}: {span}{ref}")
 
 
 LEAD_RE = re.compile(r"([^，。；：:、,;\s“”]{2,14})。")

@@ -41,8 +41,8 @@ class Fact:
     chunk: Chunk | None = None
     section: Section | None = None
     parts: tuple[tuple[str, Chunk], ...] = ()  # sub-headings and their paragraphs
-    # structure: (depth, heading as printed, its task numbers, the first task's passage)
-    outline: tuple[tuple[int, str, tuple[int, ...], Chunk | None], ...] = ()
+    # structure: (depth, heading as printed, its task numbers, its first and last tasks' passages)
+    outline: tuple[tuple[int, str, tuple[int, ...], tuple[Chunk, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -374,7 +374,7 @@ def gather_plan_facts(store: IndexStore, q: Query) -> Evidence:
 
     # "哪个单位发的？哪天印发的？": every short fact the question asks, in the order asked
     names = [q.fact or ""] + [n for n in facts_in(q.text) if n != q.fact and n in SHORT_FACTS]
-    if "structure" in names:  # the outline states the total too
+    if q.fact == "structure":  # the outline states the total too
         names = [n for n in names if n != "task_count"]
     facts: list[Fact] = []
     for pid in q.plan_ids:
@@ -385,7 +385,7 @@ def gather_plan_facts(store: IndexStore, q: Query) -> Evidence:
     return Evidence("answered", facts=tuple(facts))
 
 
-SHORT_FACTS = ("doc_number", "issued", "issuer", "title", "task_count", "period", "basis", "structure")
+SHORT_FACTS = ("doc_number", "issued", "issuer", "title", "task_count", "period", "basis")
 
 # "根据《…》（…〔2021〕19号）": the document a plan says it follows, and its number
 BASIS_RE = re.compile(
@@ -456,17 +456,23 @@ def _structure_fact(store: IndexStore, pid: str) -> Fact:
     tasks = store.plan_tasks(pid)
     depth = max((len(t.section_path) for t in tasks), default=0)
     top = next((i for i in range(depth) if len({t.section_path[i:i + 1] for t in tasks}) > 1), None)
-    outline: list[tuple[int, str, tuple[int, ...], Chunk | None]] = []
+    outline: list[tuple[int, str, tuple[int, ...], tuple[Chunk, ...]]] = []
     if top is not None:
         for heading in _headings(tasks, top):
             under = [t for t in tasks if t.section_path[top:top + 1] == (heading,)]
-            outline.append((0, heading, tuple(t.number for t in under), store.task_chunk(under[0])))
+            outline.append((0, heading, tuple(t.number for t in under), _ends(store, under)))
             subs = _headings(under, top + 1)
             if len(subs) > 1:
                 for sub in subs:
                     below = [t for t in under if t.section_path[top + 1:top + 2] == (sub,)]
-                    outline.append((1, sub, tuple(t.number for t in below), store.task_chunk(below[0])))
+                    outline.append((1, sub, tuple(t.number for t in below), _ends(store, below)))
     return Fact(pid, "structure", str(len([o for o in outline if o[0] == 0])), outline=tuple(outline))
+
+
+def _ends(store: IndexStore, tasks: list[Task]) -> tuple[Chunk, ...]:
+    """The passages of the first and the last task of a part: the range the outline states."""
+    ends = [tasks[0], tasks[-1]] if len(tasks) > 1 else tasks[:1]
+    return tuple(c for t in ends if (c := store.task_chunk(t)) is not None)
 
 
 def _headings(tasks: list[Task], level: int) -> list[str]:

@@ -53,8 +53,9 @@ def _tail_re() -> re.Pattern[str]:
     w = lexicon()["wrappers"]
     words = w["thanks"] + w["greetings"] + w["chatter"]
     particles = "".join(w.get("particles", []))
+    alternatives = f"{_alternation(words)}|{w['praise_pattern']}"
     return re.compile(
-        rf"(?:[{re.escape(PUNCT)}]*(?:{_alternation(words)})[{particles}]*)+[{re.escape(PUNCT)}]*$", re.I
+        rf"(?:[{re.escape(PUNCT)}]*(?:{alternatives})[{particles}]*)+[{re.escape(PUNCT)}]*$", re.I
     )
 
 

@@ -36,7 +36,7 @@ Role = Literal["lead", "responsible", "any"]
 
 NUM = r"[0-9]+|[一二两三四五六七八九十百零]+"
 TASKNO_RE = re.compile(
-    rf"第\s*({NUM})\s*[项条个号]|({NUM})\s*号任务|任务\s*([0-9]+)|\b(?:task|item|no\.?|number|measure)\s*#?\s*([0-9]+)",
+    rf"第\s*({NUM})\s*[项条个号]|(?<![共有计达了几多第0-9])([0-9]{{1,3}})\s*[条项](?!任务|措施|试点|改革|工作|内容)|({NUM})\s*号任务|任务\s*([0-9]+)|\b(?:task|item|no\.?|number|measure)\s*#?\s*([0-9]+)",
     re.I,
 )
 
@@ -123,6 +123,7 @@ def task_numbers_in(text: str) -> tuple[int, ...]:
 
 
 def role_in(text: str) -> Role | None:
+    text = rx("not_role").sub(" ", text)  # "（不是牵头）": the role it is not
     lead, resp = bool(rx("lead").search(text)), bool(rx("responsible").search(text))
     if lead and not resp:
         return "lead"
@@ -212,6 +213,9 @@ def understand_turn(
     if lang == "en":  # department names in English → the Chinese core the registry knows
         text = text + " " + " ".join(_english_units(text))
     mentions = _unit_mentions(text, registry, plan_ids)
+    if not mentions and (fixed := registry.corrected(text)) != text:
+        text = fixed  # a long unit name with one character mistyped
+        mentions = _unit_mentions(text, registry, plan_ids)
     units = _resolve(mentions, registry, plan_ids)
     if mentioned and not mentions:
         # a unit the named plan does not list ("县民政局在A县的方案里有任务吗？"): still that
@@ -226,6 +230,14 @@ def understand_turn(
     if framed and (inner := topic_words(framed.group(1), mentions, plans)):
         # "我们是保险公司，想了解跟保险业务有关的措施": the topic is what the frame holds
         topic, focus = inner, focus_text(framed.group(1), mentions, plans)
+    named = rx("examples_frame").search(text)
+    if named and (domain := topic_words(named.group(2), mentions, plans)):
+        # "看病就医、医保支付这些医疗方面的措施": the examples and the domain they belong to,
+        # each an alternative (a task on any of them is on the topic)
+        examples = topic_words(named.group(1), mentions, plans)
+        topic = "、".join(x for x in (examples, domain) if x)
+        focus = "、".join(x for x in (focus_text(named.group(1), mentions, plans),
+                                      focus_text(named.group(2), mentions, plans)) if x)
     wants_count = bool(rx("count").search(text))
     asks_deadline = bool(rx("deadline").search(text))
     base = Query(

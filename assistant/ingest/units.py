@@ -298,6 +298,8 @@ class UnitRegistry:
         # one Aho-Corasick automaton over every alias: finding the units a text names costs
         # the text's length, not the number of aliases (hundreds of plans, thousands of aliases)
         self._automaton = _alias_automaton(self._by_length)
+        self._near: dict[str, set[str]] | None = None  # built on first use (see corrected)
+        self._near_lengths: list[int] = []
         self._order = {key: i for i, key in enumerate(self.scoped)}
         self._all_plans = frozenset(plans)
         self._everywhere: dict[str, list[str]] = {}
@@ -334,6 +336,40 @@ class UnitRegistry:
                 )
             )
         return cls(units, plans, table)
+
+    NEAR_MIN = 6  # aliases at least this long are found with one character mistyped
+
+    def corrected(self, text: str) -> str:
+        """The text with a long unit name typed with one wrong character put right
+        (县金融发展服务中新 → 县金融发展服务中心). Only names of NEAR_MIN characters or more,
+        only where the window is no name itself, and only when the mistyped form fits one
+        name: short names one character apart are different departments (商务局, 税务局)."""
+        if self._near is None:
+            # the names as printed and without their level word (县金融发展服务中心,
+            # 金融发展服务中心): a few keys per unit, however many aliases it has
+            names = {n for u in self.scoped.values() for n in (u.name, u.name[1:] if u.name[:1] in "县区市省" else "")}
+            near: dict[str, set[str]] = {}
+            for name in names:
+                if len(name) >= self.NEAR_MIN:
+                    for i in range(len(name)):
+                        near.setdefault(f"{name[:i]}\x00{name[i + 1:]}", set()).add(name)
+            self._near = near
+            self._near_lengths = sorted({len(n) for n in names if len(n) >= self.NEAR_MIN})
+        taken = [False] * len(text)
+        fixes: list[tuple[int, int, str]] = []
+        for n in reversed(self._near_lengths):  # longest names first, never two on one span
+            for start in range(len(text) - n + 1):
+                window = text[start:start + n]
+                if any(taken[start:start + n]) or window in self._index \
+                        or not re.fullmatch(r"[\u4e00-\u9fff]+", window):
+                    continue
+                fits = {a for i in range(n) for a in self._near.get(f"{window[:i]}\x00{window[i + 1:]}", ())}
+                if len(fits) == 1:
+                    fixes.append((start, n, fits.pop()))
+                    taken[start:start + n] = [True] * n
+        for start, n, alias in sorted(fixes, reverse=True):
+            text = text[:start] + alias + text[start + n:]
+        return text
 
     def resolve(self, query: str, plan_ids: Iterable[str] | None = None) -> list[Unit]:
         """Units a name refers to, within the given plans (all plans if None), one per name.

@@ -272,7 +272,7 @@ def test_how_a_plan_groups_its_tasks(assistant) -> None:  # type: ignore[no-unty
     a = ask(assistant, "石柱方案的任务分为哪几个部分？")
     assert (a.status, a.intent) == ("answered", "plan_facts") and a.checks["ok"]
     assert a.answer.startswith("《石柱县服务业扩大开放综合试点实施方案》的 55 项任务分为 4 个部分")
-    assert "（一）充分竞争性服务业：第1–5项（5 项）" in a.answer  # a level below, where it splits
+    assert "（一）充分竞争性服务业：第1–5项 [" in a.answer  # a level below, where it splits
     en = ask(assistant, "How is the Dianjiang plan structured?")
     assert en.intent == "plan_facts" and "11 tasks in 4 parts" in en.answer and en.checks["ok"]
 
@@ -323,3 +323,25 @@ def test_which_plan_has_more_is_a_comparison(store) -> None:  # type: ignore[no-
         assert q.intent == "compare" and q.topic in ("教育", "finance"), text
     q = understand("两个县在养老方面各有什么措施？", store.plans, store.registry)
     assert q.topic == "养老"
+
+
+def test_long_unit_names_survive_one_mistyped_character(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱县金融工作事务中新牵头哪些任务？")
+    assert a.intent == "unit_tasks" and "县金融工作事务中心" in a.answer
+    # short names one character apart are different departments: never "corrected"
+    assert ask(assistant, "县商务局在石柱牵头哪些任务？").answer.count("县税务局") == 0
+
+
+def test_a_role_the_question_rules_out(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("县商务委作为配合单位（不是牵头单位）参与了哪些任务？", store.plans, store.registry)
+    assert q.role == "responsible"
+
+
+def test_a_bare_task_number_after_the_plan(store) -> None:  # type: ignore[no-untyped-def]
+    assert understand("石柱方案12条谁牵头", store.plans, store.registry).task_numbers == (12,)
+    assert understand("石柱方案有55项试点任务吗", store.plans, store.registry).task_numbers == ()
+
+
+def test_examples_and_the_domain_they_belong_to(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("银行贷款、担保这些金融方面的措施有哪些", store.plans, store.registry)
+    assert q.intent == "topic" and q.topic.split("、")[-1] == "金融"
