@@ -268,6 +268,11 @@ def understand_turn(
             return replace(base, intent=previous.intent, plan_ids=mentioned or previous.plan_ids,
                            follow_up=True)
     q = replace(base, **_classify(base, plans, mentioned, role))
+    if (q.intent == "compare" and len(q.plan_ids) == 1 and previous is not None
+            and previous.intent not in ("out_of_scope", "smalltalk")
+            and set(previous.plan_ids) - set(q.plan_ids)):
+        # "A县…？" then "B县有没有类似的？对比一下": the plan talked about is compared too
+        q = replace(q, plan_ids=tuple(dict.fromkeys(previous.plan_ids + q.plan_ids)), follow_up=True)
     if (q.intent == "applies" and previous is not None and previous.intent == "applies"
             and not rx("asks").search(previous.text)):
         # after a turn that set the scene ("我们是一家诊所"), the question is asked by that

@@ -345,3 +345,9 @@ def test_a_bare_task_number_after_the_plan(store) -> None:  # type: ignore[no-un
 def test_examples_and_the_domain_they_belong_to(store) -> None:  # type: ignore[no-untyped-def]
     q = understand("银行贷款、担保这些金融方面的措施有哪些", store.plans, store.registry)
     assert q.intent == "topic" and q.topic.split("、")[-1] == "金融"
+
+
+def test_a_comparison_naming_one_plan_after_another_covers_both(store) -> None:  # type: ignore[no-untyped-def]
+    first = understand("石柱在养老服务方面怎么安排的？", store.plans, store.registry)
+    nxt = understand("垫江在医疗上有没有类似的措施？对比一下", store.plans, store.registry, None, first)
+    assert nxt.intent == "compare" and set(nxt.plan_ids) == {"shizhu-2022", "dianjiang-2021"}
