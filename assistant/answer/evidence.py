@@ -175,6 +175,12 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
     text = q.focus or q.topic or q.about or q.text
     about = q.about or q.text
     ranked = tasks_from_hits(store, hybrid(store, about, list(q.plan_ids), k=8), text, 8)
+    # a task that prints the plans' own rare term for a word of the question (征信 → 资信调查)
+    # is a candidate whatever retrieval ranked (a long task buries one phrase)
+    scope = set(q.plan_ids)
+    found = [t for term in m.synonym_terms(text) if m.term_weight(term) > RARE_WEIGHT
+             for pid, n in m.docs_saying(term)[:4] if pid in scope and (t := store.task(pid, n)) is not None]
+    ranked = list(dict.fromkeys(found + ranked))
     scored = [(m.support(text, t), t) for t in ranked]
     verdict = coverage_verdict(store, q, scored)
     if verdict != "answered":
@@ -208,6 +214,8 @@ def _own_heading(store: IndexStore, t: Task) -> tuple[str, str]:
 
 # IDF weight (log((n+1)/(df+1)) + 1) of a word a quarter of the tasks say
 COMMON_WEIGHT = math.log(4) + 1
+# … and of a word one task in twenty says
+RARE_WEIGHT = math.log(20) + 1
 
 
 def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task]]) -> Status:

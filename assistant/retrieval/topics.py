@@ -69,6 +69,28 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _occurrences(text: str, word: str) -> list[int]:
+    out, i = [], text.find(word)
+    while i != -1:
+        out.append(i)
+        i = text.find(word, i + 1)
+    return out
+
+
+def _spans(joined: str, words: list[str]) -> dict[str, tuple[int, int]]:
+    """Where each word first sits in the text, reading left to right."""
+    out: dict[str, tuple[int, int]] = {}
+    at = 0
+    for w in words:
+        i = joined.find(w, at)
+        if i == -1:
+            i = joined.find(w)
+        if i != -1:
+            out.setdefault(w, (i, i + len(w)))
+            at = i + len(w)
+    return out
+
+
 HEADING_PART_RE = re.compile(r"及|和|与|、|以及")
 
 
@@ -200,11 +222,20 @@ class TopicMatcher:
                     # "保险业务", "物流行业": a domain word with a generic head means the domain
                     cut = [w[:-2] if (len(w) >= 4 and w[-2:] in GENERIC_HEADS and w not in self._glossary
                                       and w[:-2] in self.categories) else w for w in cut]
+                # where each word and each Chinese phrase sits in the text: a phrase the cutter
+                # split across two words ("搞售电" cut 搞售 / 电) lends its term to both
+                spans = _spans(joined, cut)
+                phrase_spans = [(word, term, i, i + len(word)) for word, term in phrases if not word.isascii()
+                                for i in _occurrences(joined, word)]
                 for w in cut:
                     # a phrase inside a word the plans print as it is (医药 in 中医药) is not
                     # what the word means: it lends nothing
                     exp = {term for word, term in phrases
                            if w in word or (word in w and not (w != word and self._in_corpus(w)))}
+                    if w in spans:
+                        a, b = spans[w]
+                        exp |= {term for word, term, x, y in phrase_spans
+                                if x < b and a < y and not (a <= x and y <= b) and not (x <= a and b <= y)}
                     # an English word inside a phrase the glossary maps ("green" in "green
                     # finance") means that phrase's term only, not its own domain (绿色通道)
                     in_phrase = {term for word, term in phrases if w.isascii() and w in word.split() and word != w}
@@ -240,6 +271,20 @@ class TopicMatcher:
                 self._dfs.clear()
             df = self._dfs[key] = self._count_docs(key)
         return df
+
+    def docs_saying(self, word: str) -> list[tuple[str, int]]:
+        """The tasks (plan, number) whose words or headings say the word."""
+        self._count_docs(frozenset({word}))  # builds the joined text once
+        keys = list(self.docs)
+        joined, starts = self._joined or "", self._starts
+        out: list[tuple[str, int]] = []
+        pos = joined.find(word)
+        while pos != -1:
+            i = bisect.bisect_right(starts, pos) - 1
+            out.append(keys[i])
+            nxt = starts[i + 1] if i + 1 < len(starts) else len(joined)
+            pos = joined.find(word, nxt)
+        return out
 
     def _count_docs(self, needles: frozenset[str]) -> int:
         """Tasks whose words and headings contain any of the needles: str.find over all of them
@@ -353,6 +398,20 @@ class TopicMatcher:
             e for alt in self._terms(ALT_SPLIT_RE.sub(" ", text)) for _, exp, _ in alt
             for e in sorted(exp) if not e.isascii()
         ))
+
+    def synonym_terms(self, text: str) -> tuple[str, ...]:
+        """The plan terms the synonyms give for the everyday words in the text (征信 → 资信调查),
+        those the text does not already say."""
+        low = text.lower()
+        joined = low.replace(" ", "")
+        return tuple(dict.fromkeys(
+            term for word, term in self.pairs
+            if (_has_word(low, word) if word.isascii() else word in joined) and term not in joined
+        ))
+
+    def term_weight(self, term: str) -> float:
+        """The weight (IDF) of one plan term over the tasks."""
+        return self._weight(term, set(), [])
 
     def said_weight(self, text: str, task: Task) -> float:
         """The weight (IDF) of the rarest question word the task says whole: low when all it

@@ -351,3 +351,9 @@ def test_a_comparison_naming_one_plan_after_another_covers_both(store) -> None: 
     first = understand("石柱在养老服务方面怎么安排的？", store.plans, store.registry)
     nxt = understand("垫江在医疗上有没有类似的措施？对比一下", store.plans, store.registry, None, first)
     assert nxt.intent == "compare" and set(nxt.plan_ids) == {"shizhu-2022", "dianjiang-2021"}
+
+
+def test_a_long_task_saying_the_plans_rare_term_is_found(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 征信 is 资信调查 in the plan, one phrase inside a long task
+    a = ask(assistant, "我们是做征信服务的外资企业，在垫江能开展业务吗？")
+    assert a.status == "answered" and ("dianjiang-2021", 1) in cited(a)

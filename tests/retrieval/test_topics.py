@@ -150,3 +150,14 @@ def test_synonyms_of_one_term_do_not_borrow_a_members_domain() -> None:
                      {"人才": ("人才", "外籍人才"), "外籍": ("外籍", "境外")})
     got = {n for n, t in texts.items() if m.matches("experts、talent", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
     assert got == {1, 3}
+
+
+def test_a_phrase_the_cutter_splits_still_lends_its_term() -> None:
+    # "搞售电" may be cut 搞售 / 电: the synonym phrase 售电 still maps to the plan's term
+    texts = {1: "支持民营企业开展售电业务。", 2: "推进电子商务发展。"}
+    m = TopicMatcher({("p", n): t for n, t in texts.items()}, "".join(texts.values()),
+                     (("售电", "售电业务"),), {})
+    words = [w for alt in m._terms("想搞售电") for w in alt]
+    assert any("售电业务" in exp for _, exp, _ in words), words
+    assert m.synonym_terms("想搞售电") == ("售电业务",)
+    assert m.docs_saying("售电业务") == [("p", 1)]
