@@ -355,5 +355,5 @@ def test_a_comparison_naming_one_plan_after_another_covers_both(store) -> None: 
 
 def test_a_long_task_saying_the_plans_rare_term_is_found(assistant) -> None:  # type: ignore[no-untyped-def]
     # 征信 is 资信调查 in the plan, one phrase inside a long task
-    a = ask(assistant, "我们是做征信服务的外资企业，在垫江能开展业务吗？")
+    a = ask(assistant, "垫江那边，我们是做企业征信调查的外资公司，能进去做业务吗")
     assert a.status == "answered" and ("dianjiang-2021", 1) in cited(a)
