@@ -357,3 +357,24 @@ def test_a_long_task_saying_the_plans_rare_term_is_found(assistant) -> None:  # 
     # 征信 is 资信调查 in the plan, one phrase inside a long task
     a = ask(assistant, "垫江那边，我们是做企业征信调查的外资公司，能进去做业务吗")
     assert a.status == "answered" and ("dianjiang-2021", 1) in cited(a)
+
+
+def test_which_is_more_detailed_is_a_comparison(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("哪个县在金融开放上写得更具体？", store.plans, store.registry)
+    assert q.intent == "compare" and q.topic == "金融"
+
+
+def test_its_after_a_plan_fact_is_that_plan(store) -> None:  # type: ignore[no-untyped-def]
+    first = understand("石柱的方案是什么时候印发的？", store.plans, store.registry)
+    nxt = understand("它的基本原则是什么？", store.plans, store.registry, None, first)
+    assert (nxt.intent, nxt.plan_ids) == ("plan_facts", ("shizhu-2022",))
+
+
+def test_that_then_a_whole_new_question_is_no_swap(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱在医疗方面有什么措施", "那外地医保卡在石柱看病每次能报多少？")
+    assert a.status == "not_covered"
+
+
+def test_a_recipe_is_a_chore(assistant) -> None:  # type: ignore[no-untyped-def]
+    assert ask(assistant, "教我一个红烧肉的做法").status == "out_of_scope"
+    assert ask(assistant, "两个县在人才引进上的做法有什么不同？").status == "answered"
