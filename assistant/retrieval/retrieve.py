@@ -113,12 +113,15 @@ def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -
 
 
 def _hybrid(store: IndexStore, query: str, text: str, pids: set[str], k: int) -> tuple[Hit, ...]:
+    # the embedding and the Chroma query run on a background thread (they release the GIL)
+    # while this one ranks lexically and by phrase
+    dense_future = store.dense_future(text, pids, k=20)
     lexical = store.lexical().search(text, k=20, plan_ids=pids)
+    phrase = phrase_ranking(store, query, pids)
     try:
-        dense = store.dense_ids(store.query_embedding(text), pids, k=20)
+        dense = dense_future.result()
     except Exception as exc:  # Chroma down, files gone or corrupt: the caller answers 503
         raise VectorStoreError(f"vector search failed: {exc}") from exc
-    phrase = phrase_ranking(store, query, pids)
     fused = rrf([[c.id for c, _ in lexical], dense, phrase])
     hits: list[Hit] = []
     for cid, score in fused:

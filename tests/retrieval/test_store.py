@@ -1,0 +1,131 @@
+"""The store's concurrency helpers: a shared LRU whose concurrent callers of one key share one
+computation (the query-embedding cache), the dense query started on a background thread, and
+the Chroma query without a filter when every plan is asked about."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from assistant.retrieval.store import IndexStore, SharedLRU, background
+from assistant.settings import Settings
+
+N_THREADS = 8
+
+
+def _together(fn: Any, n: int = N_THREADS) -> list[Any]:
+    """fn() on n threads released at once; their results in thread order."""
+    barrier = threading.Barrier(n)
+    out: list[Any] = [None] * n
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = fn()
+        except BaseException as exc:  # collected, re-raised by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return out
+
+
+@pytest.mark.unit
+def test_shared_lru_computes_once_for_concurrent_callers() -> None:
+    lru = SharedLRU(4)
+    calls = []
+
+    def compute() -> tuple[float, ...]:
+        calls.append(1)
+        time.sleep(0.05)  # long enough that every caller arrives while it runs
+        return (0.25, 0.5)
+
+    results = _together(lambda: lru.get("q", compute))
+    assert len(calls) == 1
+    assert all(r is results[0] for r in results)
+    assert lru.get("q", compute) is results[0] and len(calls) == 1
+
+
+@pytest.mark.unit
+def test_shared_lru_failure_reaches_every_waiter_and_is_not_kept() -> None:
+    lru = SharedLRU(4)
+    calls = []
+
+    def fail() -> int:
+        calls.append(1)
+        time.sleep(0.05)
+        raise RuntimeError("model gone")
+
+    with pytest.raises(RuntimeError, match="model gone"):
+        _together(lambda: lru.get("q", fail))
+    assert len(calls) == 1
+    assert "q" not in lru
+    assert lru.get("q", lambda: 7) == 7  # the next call computes again
+
+
+@pytest.mark.unit
+def test_shared_lru_is_bounded_and_keeps_the_recently_used() -> None:
+    lru = SharedLRU(2)
+    lru.get("a", lambda: 1)
+    lru.get("b", lambda: 2)
+    lru.get("a", lambda: -1)  # a hit: "a" becomes the most recent
+    lru.get("c", lambda: 3)
+    assert "a" in lru and "c" in lru and "b" not in lru
+    assert lru.get("a", lambda: -1) == 1
+
+
+class _CountingEmbedder:
+    """The store's embedder, counting the question embeddings it is asked for."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def get_agg_embedding_from_queries(self, queries: list[str]) -> list[float]:
+        with self._lock:
+            self.calls += queries
+        return self.inner.get_agg_embedding_from_queries(queries)  # type: ignore[no-any-return]
+
+
+def test_concurrent_questions_embed_a_text_once(index_settings: Settings) -> None:
+    store = IndexStore.open(index_settings)
+    counting = _CountingEmbedder(store.embedder())
+    store._embedder = counting
+    text = "外资企业在自由贸易试验区开办医疗机构有什么支持政策"
+    vectors = _together(lambda: store.query_embedding(text))
+    assert counting.calls == [text]
+    assert all(v == vectors[0] for v in vectors)
+    fresh = IndexStore.open(index_settings).embedder().get_agg_embedding_from_queries([text])
+    assert vectors[0] == list(fresh)  # the vector a plain call computes
+    # the background dense query reuses it: no second embedding, the same ids as in this thread
+    plans = set(store.plans)
+    ids = [store.dense_future(text, plans).result() for _ in range(3)]
+    assert counting.calls == [text]
+    assert ids[0] == ids[1] == ids[2] == store.dense_ids(vectors[0], plans)
+    assert background() is background()
+
+
+def test_unfiltered_query_over_every_plan_matches_the_filtered_one(store: IndexStore) -> None:
+    """Over every plan of the generation the dense query drops its filter: the same ids and
+    order as Chroma's filtered query over all of them (and per plan it still filters)."""
+    plans = sorted(store.plans)
+    assert len(plans) >= 2
+    collection = store.collection()
+    for text in ("外资旅行社出境游业务", "数据出境安全评估", "知识产权质押融资", "跨境电商综合试验区"):
+        vector = store.query_embedding(text)
+        filtered = collection.query(
+            query_embeddings=[vector], n_results=20, where={"plan_id": {"$in": plans}}, include=["distances"]
+        )["ids"][0]
+        assert store.dense_ids(vector, set(plans)) == filtered
+        one = store.dense_ids(vector, {plans[0]})
+        assert one and all(store.passage(cid).plan_id == plans[0] for cid in one)  # type: ignore[union-attr]
