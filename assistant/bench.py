@@ -847,6 +847,7 @@ def run_bench(
         "(the machine is shared; compare ratios measured side by side in this run).",
     )
     path = out_dir / "benchmarks.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(report.lines) + "\n", "utf-8")
     print(f"报告：{path}")
     return path

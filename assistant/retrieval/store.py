@@ -78,9 +78,9 @@ _pool_lock = threading.Lock()
 
 
 def background() -> ThreadPoolExecutor:
-    """The process's threads for work that releases the GIL (the query embedding, the Chroma
-    query) while the asking thread goes on with its own Python: one per core, shared by every
-    store and request, so concurrent questions never embed on more threads than there are cores."""
+    """The process's threads for Python work that can run while the asking thread waits in C
+    without the GIL (the query embedding, the Chroma query): one per core, shared by every
+    store and request."""
     global _pool
     with _pool_lock:
         if _pool is None:
@@ -260,31 +260,32 @@ class IndexStore:
         """The question's vector, computed once per text (every plan of a comparison and every
         retriever call reuses it, and concurrent requests for one text embed it once); the
         same vector llama-index's retriever would compute."""
-        vec = self._query_vectors.get(
-            text, lambda: tuple(self.embedder().get_agg_embedding_from_queries([text]))
-        )
+        from .embed import query_vector
+
+        vec = self._query_vectors.get(text, lambda: tuple(query_vector(self.embedder(), text)))
         return list(vec)
+
+    def has_query_vector(self, text: str) -> bool:
+        """The text's vector is at hand (no embedding needed to search with it)."""
+        return text in self._query_vectors
 
     def dense_ids(self, vector: list[float], plan_ids: set[str], k: int = 20) -> list[str]:
         """Ids of the k passages nearest to a question vector within the plans, best first:
         one Chroma query (embedded or server) asking for ids and distances only (the passages
         themselves are in the tables), as llama-index's ChromaVectorStore filters them. The
         vector goes as float32 (what Chroma stores; a list of floats costs a conversion per
-        query), and a search over every plan of the generation, whose collection holds only
-        its plans' passages, needs no filter."""
+        query); one plan is an equality filter, and a search over every plan of the
+        generation, whose collection holds only its plans' passages, needs no filter (the
+        same ids in the same order: tests/retrieval/test_store.py)."""
         query: dict[str, Any] = {"n_results": k, "include": ["distances"]}
-        if not set(self.plans) <= plan_ids:
+        if len(plan_ids) == 1:
+            query["where"] = {"plan_id": next(iter(plan_ids))}
+        elif not set(self.plans) <= plan_ids:
             query["where"] = {"plan_id": {"$in": sorted(plan_ids)}}
         result = self.collection().query(
             query_embeddings=np.asarray([vector], dtype=np.float32), **query
         )
         return list(result["ids"][0])
-
-    def dense_future(self, text: str, plan_ids: set[str], k: int = 20) -> Future[list[str]]:
-        """dense_ids for a text's vector, started on a background thread: the embedding and
-        the Chroma query release the GIL, so the caller ranks lexically meanwhile."""
-        pids = set(plan_ids)
-        return background().submit(lambda: self.dense_ids(self.query_embedding(text), pids, k))
 
     def collection(self) -> Any:
         with self._open_lock:  # concurrent first queries must not open Chroma twice

@@ -1,6 +1,7 @@
 """The store's concurrency helpers: a shared LRU whose concurrent callers of one key share one
-computation (the query-embedding cache), the dense query started on a background thread, and
-the Chroma query without a filter when every plan is asked about."""
+computation (the query-embedding cache), hybrid retrieval ranking lexically on a background
+thread while the question is embedded, and the Chroma query without a filter when every plan
+is asked about."""
 
 from __future__ import annotations
 
@@ -107,11 +108,22 @@ def test_concurrent_questions_embed_a_text_once(index_settings: Settings) -> Non
     assert all(v == vectors[0] for v in vectors)
     fresh = IndexStore.open(index_settings).embedder().get_agg_embedding_from_queries([text])
     assert vectors[0] == list(fresh)  # the vector a plain call computes
-    # the background dense query reuses it: no second embedding, the same ids as in this thread
+    # hybrid retrieval (lexical ranking on a background thread while this one embeds) reuses
+    # it, and ranks as the three rankings computed one after another do
+    from assistant.retrieval.retrieve import expand_query, hybrid, phrase_ranking, rrf
+
     plans = set(store.plans)
-    ids = [store.dense_future(text, plans).result() for _ in range(3)]
-    assert counting.calls == [text]
-    assert ids[0] == ids[1] == ids[2] == store.dense_ids(vectors[0], plans)
+    hits = hybrid(store, text, sorted(plans), k=8)
+    searched = expand_query(text, index_settings.corpus_dir / "synonyms.toml")
+    assert counting.calls == list(dict.fromkeys([text, searched]))  # embedded once each
+    store._memo.clear()  # retrieved again: the vector is kept, nothing is embedded
+    assert [h.chunk.id for h in hybrid(store, text, sorted(plans), k=8)] == [h.chunk.id for h in hits]
+    assert counting.calls == list(dict.fromkeys([text, searched]))
+    lexical = [c.id for c, _ in store.lexical().search(searched, k=20, plan_ids=plans)]
+    dense = store.dense_ids(store.query_embedding(searched), plans)
+    fused = [cid for cid, _ in rrf([lexical, dense, phrase_ranking(store, text, plans)])
+             if store.passage(cid).kind not in ("header", "annex")]  # type: ignore[union-attr]
+    assert [h.chunk.id for h in hits] == fused[:8]
     assert background() is background()
 
 
