@@ -27,6 +27,7 @@ from ..settings import Settings, prepare_offline_runtime
 
 Role = Literal["lead", "responsible", "any"]
 QUERY_VECTORS = 512  # question vectors kept per generation (repeated and suggested questions)
+ID_FILTER_MAX = 5000  # plans named by passage ids up to this many passages, by metadata above
 MEMO_SIZE = 1024  # results of pure per-question steps kept per generation and step
 T = TypeVar("T")
 
@@ -152,6 +153,9 @@ class IndexStore:
             (c.plan_id, c.task_number): c for c in self.chunks.values() if c.kind == "task"
         }
         self._all_task_chunks = [c for c in self.chunks.values() if c.kind == "task"]
+        self._plan_passages: dict[str, list[str]] = {}  # every passage (the vectors' ids) by plan
+        for cid, c in self.chunks.items():
+            self._plan_passages.setdefault(c.plan_id, []).append(cid)
         self._plan_task_chunks: dict[str, list[Chunk]] = {}
         for c in self._all_task_chunks:
             self._plan_task_chunks.setdefault(c.plan_id, []).append(c)
@@ -274,14 +278,17 @@ class IndexStore:
         one Chroma query (embedded or server) asking for ids and distances only (the passages
         themselves are in the tables), as llama-index's ChromaVectorStore filters them. The
         vector goes as float32 (what Chroma stores; a list of floats costs a conversion per
-        query); one plan is an equality filter, and a search over every plan of the
-        generation, whose collection holds only its plans' passages, needs no filter (the
-        same ids in the same order: tests/retrieval/test_store.py)."""
+        query). The generation's collection holds exactly its plans' passages, so the plans
+        are named by their passage ids (Chroma's metadata filter costs 0.2–2 ms more per
+        query), and a search over every plan needs no filter: the same ids in the same order
+        as the metadata filter (tests/retrieval/test_store.py)."""
         query: dict[str, Any] = {"n_results": k, "include": ["distances"]}
-        if len(plan_ids) == 1:
-            query["where"] = {"plan_id": next(iter(plan_ids))}
-        elif not set(self.plans) <= plan_ids:
-            query["where"] = {"plan_id": {"$in": sorted(plan_ids)}}
+        if not set(self.plans) <= plan_ids:
+            ids = [cid for pid in sorted(plan_ids) for cid in self._plan_passages.get(pid, ())]
+            if len(ids) <= ID_FILTER_MAX:
+                query["ids"] = ids
+            else:
+                query["where"] = {"plan_id": {"$in": sorted(plan_ids)}}
         result = self.collection().query(
             query_embeddings=np.asarray([vector], dtype=np.float32), **query
         )

@@ -1,7 +1,7 @@
 """The store's concurrency helpers: a shared LRU whose concurrent callers of one key share one
 computation (the query-embedding cache), hybrid retrieval ranking lexically on a background
-thread while the question is embedded, and the Chroma query without a filter when every plan
-is asked about."""
+thread while the question is embedded, and the dense query's plan filter (passage ids, none
+over every plan) matching Chroma's metadata filter."""
 
 from __future__ import annotations
 
@@ -92,9 +92,19 @@ class _CountingEmbedder:
         self.calls: list[str] = []
         self._lock = threading.Lock()
 
-    def get_agg_embedding_from_queries(self, queries: list[str]) -> list[float]:
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _count(self, queries: list[str]) -> None:
         with self._lock:
             self.calls += queries
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        self._count([query])
+        return self.inner._get_query_embedding(query)  # type: ignore[no-any-return]
+
+    def get_agg_embedding_from_queries(self, queries: list[str]) -> list[float]:
+        self._count(queries)
         return self.inner.get_agg_embedding_from_queries(queries)  # type: ignore[no-any-return]
 
 
@@ -107,7 +117,7 @@ def test_concurrent_questions_embed_a_text_once(index_settings: Settings) -> Non
     assert counting.calls == [text]
     assert all(v == vectors[0] for v in vectors)
     fresh = IndexStore.open(index_settings).embedder().get_agg_embedding_from_queries([text])
-    assert vectors[0] == list(fresh)  # the vector a plain call computes
+    assert vectors[0] == list(fresh)  # the vector llama-index's own call computes
     # hybrid retrieval (lexical ranking on a background thread while this one embeds) reuses
     # it, and ranks as the three rankings computed one after another do
     from assistant.retrieval.retrieve import expand_query, hybrid, phrase_ranking, rrf
@@ -127,17 +137,20 @@ def test_concurrent_questions_embed_a_text_once(index_settings: Settings) -> Non
     assert background() is background()
 
 
-def test_unfiltered_query_over_every_plan_matches_the_filtered_one(store: IndexStore) -> None:
-    """Over every plan of the generation the dense query drops its filter: the same ids and
-    order as Chroma's filtered query over all of them (and per plan it still filters)."""
+def test_dense_query_filters_as_the_metadata_filter_does(store: IndexStore) -> None:
+    """The dense query names the plans by their passage ids, and drops the filter over every
+    plan: the same ids in the same order as Chroma's metadata filter on plan_id."""
     plans = sorted(store.plans)
     assert len(plans) >= 2
     collection = store.collection()
+    assert set(collection.get(include=[])["ids"]) == set(store.chunks)  # the generation's passages
     for text in ("外资旅行社出境游业务", "数据出境安全评估", "知识产权质押融资", "跨境电商综合试验区"):
         vector = store.query_embedding(text)
-        filtered = collection.query(
-            query_embeddings=[vector], n_results=20, where={"plan_id": {"$in": plans}}, include=["distances"]
-        )["ids"][0]
-        assert store.dense_ids(vector, set(plans)) == filtered
-        one = store.dense_ids(vector, {plans[0]})
-        assert one and all(store.passage(cid).plan_id == plans[0] for cid in one)  # type: ignore[union-attr]
+        for chosen in [plans, *([p] for p in plans)]:
+            by_metadata = collection.query(
+                query_embeddings=[vector], n_results=20, where={"plan_id": {"$in": chosen}},
+                include=["distances"],
+            )["ids"][0]
+            got = store.dense_ids(vector, set(chosen))
+            assert got == by_metadata
+            assert got and all(store.passage(cid).plan_id in chosen for cid in got)  # type: ignore[union-attr]
