@@ -22,7 +22,7 @@ from typing import Any
 
 from ..records import Chunk, Task
 from .lexical import token_set
-from .store import IndexStore, VectorStoreError, background
+from .store import IndexStore, VectorStoreError
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
@@ -113,18 +113,12 @@ def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -
 
 
 def _hybrid(store: IndexStore, query: str, text: str, pids: set[str], k: int) -> tuple[Hit, ...]:
-    def side() -> tuple[list[tuple[Chunk, float]], list[str]]:
-        return store.lexical().search(text, k=20, plan_ids=pids), phrase_ranking(store, query, pids)
-
-    # the query embedding (C, without the GIL) runs here while a background thread ranks
-    # lexically and by phrase: that thread gets the GIL as soon as this one is in the model.
-    # With the vector at hand there is only the Chroma query left to hide: no second thread.
-    ranked = background().submit(side) if not store.has_query_vector(text) else None
+    lexical = store.lexical().search(text, k=20, plan_ids=pids)
     try:
         dense = store.dense_ids(store.query_embedding(text), pids, k=20)
     except Exception as exc:  # Chroma down, files gone or corrupt: the caller answers 503
         raise VectorStoreError(f"vector search failed: {exc}") from exc
-    lexical, phrase = ranked.result() if ranked is not None else side()
+    phrase = phrase_ranking(store, query, pids)
     fused = rrf([[c.id for c, _ in lexical], dense, phrase])
     hits: list[Hit] = []
     for cid, score in fused:

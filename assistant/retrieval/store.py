@@ -13,7 +13,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -72,21 +72,6 @@ class SharedLRU:
     def __contains__(self, key: Hashable) -> bool:
         with self._lock:
             return key in self._done
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def background() -> ThreadPoolExecutor:
-    """The process's threads for Python work that can run while the asking thread waits in C
-    without the GIL (the query embedding, the Chroma query): one per core, shared by every
-    store and request."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="dense")
-        return _pool
 
 
 class IndexMissingError(RuntimeError):
@@ -268,10 +253,6 @@ class IndexStore:
 
         vec = self._query_vectors.get(text, lambda: tuple(query_vector(self.embedder(), text)))
         return list(vec)
-
-    def has_query_vector(self, text: str) -> bool:
-        """The text's vector is at hand (no embedding needed to search with it)."""
-        return text in self._query_vectors
 
     def dense_ids(self, vector: list[float], plan_ids: set[str], k: int = 20) -> list[str]:
         """Ids of the k passages nearest to a question vector within the plans, best first:

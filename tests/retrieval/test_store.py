@@ -1,7 +1,6 @@
-"""The store's concurrency helpers: a shared LRU whose concurrent callers of one key share one
-computation (the query-embedding cache), hybrid retrieval ranking lexically on a background
-thread while the question is embedded, and the dense query's plan filter (passage ids, none
-over every plan) matching Chroma's metadata filter."""
+"""The store's query-embedding cache (a shared LRU whose concurrent callers of one key share
+one computation: concurrent requests for one text embed it once) and the dense query's plan
+filter (passage ids, none over every plan) matching Chroma's metadata filter."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assistant.retrieval.store import IndexStore, SharedLRU, background
+from assistant.retrieval.store import IndexStore, SharedLRU
 from assistant.settings import Settings
 
 N_THREADS = 8
@@ -118,23 +117,16 @@ def test_concurrent_questions_embed_a_text_once(index_settings: Settings) -> Non
     assert all(v == vectors[0] for v in vectors)
     fresh = IndexStore.open(index_settings).embedder().get_agg_embedding_from_queries([text])
     assert vectors[0] == list(fresh)  # the vector llama-index's own call computes
-    # hybrid retrieval (lexical ranking on a background thread while this one embeds) reuses
-    # it, and ranks as the three rankings computed one after another do
-    from assistant.retrieval.retrieve import expand_query, hybrid, phrase_ranking, rrf
+    # retrieval embeds the (synonym-expanded) text once, and asked again embeds nothing
+    from assistant.retrieval.retrieve import expand_query, hybrid
 
-    plans = set(store.plans)
-    hits = hybrid(store, text, sorted(plans), k=8)
+    plans = sorted(store.plans)
+    hits = hybrid(store, text, plans, k=8)
     searched = expand_query(text, index_settings.corpus_dir / "synonyms.toml")
-    assert counting.calls == list(dict.fromkeys([text, searched]))  # embedded once each
-    store._memo.clear()  # retrieved again: the vector is kept, nothing is embedded
-    assert [h.chunk.id for h in hybrid(store, text, sorted(plans), k=8)] == [h.chunk.id for h in hits]
     assert counting.calls == list(dict.fromkeys([text, searched]))
-    lexical = [c.id for c, _ in store.lexical().search(searched, k=20, plan_ids=plans)]
-    dense = store.dense_ids(store.query_embedding(searched), plans)
-    fused = [cid for cid, _ in rrf([lexical, dense, phrase_ranking(store, text, plans)])
-             if store.passage(cid).kind not in ("header", "annex")]  # type: ignore[union-attr]
-    assert [h.chunk.id for h in hits] == fused[:8]
-    assert background() is background()
+    store._memo.clear()  # retrieved again: the vector is kept
+    assert [h.chunk.id for h in hybrid(store, text, plans, k=8)] == [h.chunk.id for h in hits]
+    assert counting.calls == list(dict.fromkeys([text, searched]))
 
 
 def test_dense_query_filters_as_the_metadata_filter_does(store: IndexStore) -> None:
