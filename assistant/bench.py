@@ -725,6 +725,7 @@ def run_bench(
     if quick:
         settings = _with(settings, embed_mode="hash")
     sizes = sizes or ([2] if quick else [2, 20])
+    only_two = sizes == [0]  # `--sizes 0`: the two seed plans' latency and HTTP sections only
     report = Report()
     report.add(
         "# Benchmarks",
@@ -745,7 +746,7 @@ def run_bench(
         from .ingest.index import build_index
 
         summary = build_index(two)
-        cli_runs = [
+        cli_runs = [] if only_two else [
             (label, _cli_ingest(settings, settings.corpus_dir, work / f"index-cli-{i}", threads))
             for i, (label, threads) in enumerate((("1 thread", 1), (f"default ({os.cpu_count()} CPUs)", None)))
         ]
@@ -784,54 +785,57 @@ def run_bench(
         )
         http_rows = _http(report, _with(two, index_dir=http_index), work, questions, warmup,
                           threads=(1,) if quick else (1, 2))
-        report.add(
-            "",
-            "## Ingest",
-            "",
-            "Two seed plans, cold, `assistant ingest` in a fresh process (ingest embeds on every core "
-            "unless ASSISTANT_EMBED_THREADS is set; the vectors are bit-identical):",
-            "",
-            "| embedding threads | passages | seconds | passages/s |",
-            "|---|---|---|---|",
-            *(f"| {label} | {r['chunks']} | {r['seconds']:.1f} | {r['chunks'] / r['seconds']:.1f} |"
-              for label, r in cli_runs),
-            "",
-            f"In-process (the answer path's 1 thread): {summary.chunks} passages in {summary.seconds:.1f} s "
-            f"({summary.chunks / summary.seconds:.1f} passages/s). The scaling table below ingests with "
-            "`assistant ingest` (every core).",
-            "",
-            "## Scaling with the number of plans",
-            "",
-            "Varied synthetic plans (`assistant/bench.py: varied_corpus`): invented regions (县 and 区), "
-            "each plan 12–48 tasks drawn from both seeds, task texts cut to some of their sentences and "
-            "sometimes joined with a sentence of a sibling task, units renamed to the plan's level and "
-            "region and sometimes swapped, in four layouts the parser reads (inline labelled notes, "
-            "worded notes, a markdown task table, a tab-separated one). Questions: the eval questions "
-            "above, each aimed at a random plan by its short name (so many are about tasks that plan "
-            "lacks: latency, not accuracy); warm-up with the warm-up questions aimed the same way. "
-            f"Each corpus is ingested by `assistant ingest` at nice {INGEST_NICE} (on a shared machine its "
-            "passages/s depend on the other load). In-process latency (1 embedding thread); then the same questions through `assistant serve` "
-            "(1 worker, 1 client) for its p95 and the worker's resident memory (RSS) after them.",
-            "",
-            "| plans | tasks | passages | units | cold ingest s | passages/s | questions | p50 ms | p95 ms | "
-            "max ms | HTTP p95 ms | HTTP errors | worker RSS MB |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        )
-        rows = _scaling(report, settings, sizes, work, per_plan_q=20 if quick else 10_000)
-        if 200 not in sizes and not quick:
+        if only_two:
+            report.add("", "Ingest and scaling not measured in this run (`--sizes 0`).")
+        else:
             report.add(
                 "",
-                "N = 200 is not in this run: its cold ingest alone takes ~15 minutes on 2 cores; "
-                "run `assistant bench --sizes 2,20,200` to include it.",
+                "## Ingest",
+                "",
+                "Two seed plans, cold, `assistant ingest` in a fresh process (ingest embeds on every core "
+                "unless ASSISTANT_EMBED_THREADS is set; the vectors are bit-identical):",
+                "",
+                "| embedding threads | passages | seconds | passages/s |",
+                "|---|---|---|---|",
+                *(f"| {label} | {r['chunks']} | {r['seconds']:.1f} | {r['chunks'] / r['seconds']:.1f} |"
+                  for label, r in cli_runs),
+                "",
+                f"In-process (the answer path's 1 thread): {summary.chunks} passages in {summary.seconds:.1f} s "
+                f"({summary.chunks / summary.seconds:.1f} passages/s). The scaling table below ingests with "
+                "`assistant ingest` (every core).",
+                "",
+                "## Scaling with the number of plans",
+                "",
+                "Varied synthetic plans (`assistant/bench.py: varied_corpus`): invented regions (县 and 区), "
+                "each plan 12–48 tasks drawn from both seeds, task texts cut to some of their sentences and "
+                "sometimes joined with a sentence of a sibling task, units renamed to the plan's level and "
+                "region and sometimes swapped, in four layouts the parser reads (inline labelled notes, "
+                "worded notes, a markdown task table, a tab-separated one). Questions: the eval questions "
+                "above, each aimed at a random plan by its short name (so many are about tasks that plan "
+                "lacks: latency, not accuracy); warm-up with the warm-up questions aimed the same way. "
+                f"Each corpus is ingested by `assistant ingest` at nice {INGEST_NICE} (on a shared machine its "
+                "passages/s depend on the other load). In-process latency (1 embedding thread); then the same questions through `assistant serve` "
+                "(1 worker, 1 client) for its p95 and the worker's resident memory (RSS) after them.",
+                "",
+                "| plans | tasks | passages | units | cold ingest s | passages/s | questions | p50 ms | p95 ms | "
+                "max ms | HTTP p95 ms | HTTP errors | worker RSS MB |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             )
-        report.add("")
-        _add_one_plan(report, settings, work, sizes[-1])
-        png = out_dir / "benchmarks-scaling.png"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if _plot(rows, png):
-            report.add("", f"![latency by corpus size]({png.name})")
-        else:
-            report.add("", "(matplotlib not available: no plot)")
+            rows = _scaling(report, settings, sizes, work, per_plan_q=20 if quick else 10_000)
+            if 200 not in sizes and not quick:
+                report.add(
+                    "",
+                    "N = 200 is not in this run: its cold ingest alone takes ~15 minutes on 2 cores; "
+                    "run `assistant bench --sizes 2,20,200` to include it.",
+                )
+            report.add("")
+            _add_one_plan(report, settings, work, sizes[-1])
+            png = out_dir / "benchmarks-scaling.png"
+            out_dir.mkdir(parents=True, exist_ok=True)
+            if _plot(rows, png):
+                report.add("", f"![latency by corpus size]({png.name})")
+            else:
+                report.add("", "(matplotlib not available: no plot)")
     eight = next((r for r in http_rows if r["clients"] == 8 and r["threads"] == 1), None)
     report.add(
         "",
@@ -843,6 +847,7 @@ def run_bench(
         "(the machine is shared; compare ratios measured side by side in this run).",
     )
     path = out_dir / "benchmarks.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(report.lines) + "\n", "utf-8")
     print(f"报告：{path}")
     return path

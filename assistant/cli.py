@@ -379,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="测量回答延迟（与基线对照）、入库速度和方案数量扩展，写出 docs/benchmarks.md")
     s.add_argument("--quick", action="store_true", help="快速冒烟（哈希嵌入、少量问题、2 个方案）")
     s.add_argument("--out", type=Path, default=None, help="报告目录（默认 docs/）")
-    s.add_argument("--sizes", default=None, help="合成方案数量，逗号分隔（默认 2,20）")
+    s.add_argument("--sizes", default=None, help="合成方案数量，逗号分隔（默认 2,20；0：只测两个方案的延迟和 HTTP）")
     s.set_defaults(func=cmd_bench)
     return p
 

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.base.embeddings.base import BaseEmbedding, mean_agg
 from pydantic import PrivateAttr
 
 from ..settings import Settings
@@ -114,6 +114,15 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
+
+
+def query_vector(embedder: BaseEmbedding, text: str) -> list[float]:
+    """What `embedder.get_agg_embedding_from_queries([text])` returns (the mean of one vector:
+    the vector), without llama-index's per-call instrumentation (it serialises the model's
+    settings for an event each time). Ours have no embeddings cache of llama-index's."""
+    if embedder.embeddings_cache is not None:
+        return embedder.get_agg_embedding_from_queries([text])
+    return mean_agg([embedder._get_query_embedding(text)])
 
 
 def make_embedder(settings: Settings) -> BaseEmbedding:

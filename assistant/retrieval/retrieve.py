@@ -72,8 +72,8 @@ def synonyms_version(store: IndexStore) -> int:
 
 def _has_word(text: str, word: str) -> bool:
     """Chinese words match as substrings, Latin words only as whole words."""
-    if word.isascii():
-        return _whole_word(word).search(text) is not None
+    if word.isascii():  # a whole-word match is a substring first (a cheap test for most words)
+        return word in text and _whole_word(word).search(text) is not None
     return word in text
 
 

@@ -148,6 +148,9 @@ class TopicMatcher:
     _joined: str | None = None
     _starts: list[int] = field(default_factory=list)
     _said: dict[str, bool] = field(default_factory=dict)
+    _weighted_cache: dict[str, list[tuple[list[tuple[str, set[str], list[str]]], list[float], float]]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         # the glossary's Chinese words, kept whole when the segmenter cuts them (营商环境 is
@@ -370,11 +373,7 @@ class TopicMatcher:
         """Per alternative: (weighted share said, words fully or partly said, words)."""
         doc = self.docs.get((task.plan_id, task.number), task.text)
         out = []
-        for alt in self._terms(text, topical):
-            if topical:
-                alt = self._decomposed(alt)
-            weights = self._weights(alt)
-            total = sum(weights)
+        for alt, weights, total in self._weighted(text, topical):
             if not total:
                 continue
             said = [self._word_score(doc, w, exp, [] if subs == [ALL_PARTS] else subs) for w, exp, subs in alt]
@@ -384,6 +383,26 @@ class TopicMatcher:
             counted = [s for w, s in zip(weights, said, strict=True) if w]
             out.append((share, sum(counted), len(counted)))
         return out
+
+    def _weighted(
+        self, text: str, topical: bool
+    ) -> list[tuple[list[tuple[str, set[str], list[str]]], list[float], float]]:
+        """Per alternative of the text: its words, their weights and the weights' sum. They
+        depend on the text alone, so they are worked out once for every task scored against it
+        (a topic is matched against each task of a plan)."""
+        key = ("T:" if topical else "F:") + text
+        hit = self._weighted_cache.get(key)
+        if hit is None:
+            hit = []
+            for alt in self._terms(text, topical):
+                if topical:
+                    alt = self._decomposed(alt)
+                weights = self._weights(alt)
+                hit.append((alt, weights, sum(weights)))
+            if len(self._weighted_cache) > MEMO_WORDS:
+                self._weighted_cache.clear()
+            self._weighted_cache[key] = hit
+        return hit
 
     def support(self, text: str, task: Task) -> float:
         """How much of the question the task says: the words of the best alternative it says

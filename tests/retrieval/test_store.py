@@ -1,0 +1,148 @@
+"""The store's query-embedding cache (a shared LRU whose concurrent callers of one key share
+one computation: concurrent requests for one text embed it once) and the dense query's plan
+filter (passage ids, none over every plan) matching Chroma's metadata filter."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from assistant.retrieval.store import IndexStore, SharedLRU
+from assistant.settings import Settings
+
+N_THREADS = 8
+
+
+def _together(fn: Any, n: int = N_THREADS) -> list[Any]:
+    """fn() on n threads released at once; their results in thread order."""
+    barrier = threading.Barrier(n)
+    out: list[Any] = [None] * n
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = fn()
+        except BaseException as exc:  # collected, re-raised by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return out
+
+
+@pytest.mark.unit
+def test_shared_lru_computes_once_for_concurrent_callers() -> None:
+    lru = SharedLRU(4)
+    calls = []
+
+    def compute() -> tuple[float, ...]:
+        calls.append(1)
+        time.sleep(0.05)  # long enough that every caller arrives while it runs
+        return (0.25, 0.5)
+
+    results = _together(lambda: lru.get("q", compute))
+    assert len(calls) == 1
+    assert all(r is results[0] for r in results)
+    assert lru.get("q", compute) is results[0] and len(calls) == 1
+
+
+@pytest.mark.unit
+def test_shared_lru_failure_reaches_every_waiter_and_is_not_kept() -> None:
+    lru = SharedLRU(4)
+    calls = []
+
+    def fail() -> int:
+        calls.append(1)
+        time.sleep(0.05)
+        raise RuntimeError("model gone")
+
+    with pytest.raises(RuntimeError, match="model gone"):
+        _together(lambda: lru.get("q", fail))
+    assert len(calls) == 1
+    assert "q" not in lru
+    assert lru.get("q", lambda: 7) == 7  # the next call computes again
+
+
+@pytest.mark.unit
+def test_shared_lru_is_bounded_and_keeps_the_recently_used() -> None:
+    lru = SharedLRU(2)
+    lru.get("a", lambda: 1)
+    lru.get("b", lambda: 2)
+    lru.get("a", lambda: -1)  # a hit: "a" becomes the most recent
+    lru.get("c", lambda: 3)
+    assert "a" in lru and "c" in lru and "b" not in lru
+    assert lru.get("a", lambda: -1) == 1
+
+
+class _CountingEmbedder:
+    """The store's embedder, counting the question embeddings it is asked for."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _count(self, queries: list[str]) -> None:
+        with self._lock:
+            self.calls += queries
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        self._count([query])
+        return self.inner._get_query_embedding(query)  # type: ignore[no-any-return]
+
+    def get_agg_embedding_from_queries(self, queries: list[str]) -> list[float]:
+        self._count(queries)
+        return self.inner.get_agg_embedding_from_queries(queries)  # type: ignore[no-any-return]
+
+
+def test_concurrent_questions_embed_a_text_once(index_settings: Settings) -> None:
+    store = IndexStore.open(index_settings)
+    counting = _CountingEmbedder(store.embedder())
+    store._embedder = counting
+    text = "外资企业在自由贸易试验区开办医疗机构有什么支持政策"
+    vectors = _together(lambda: store.query_embedding(text))
+    assert counting.calls == [text]
+    assert all(v == vectors[0] for v in vectors)
+    fresh = IndexStore.open(index_settings).embedder().get_agg_embedding_from_queries([text])
+    assert vectors[0] == list(fresh)  # the vector llama-index's own call computes
+    # retrieval embeds the (synonym-expanded) text once, and asked again embeds nothing
+    from assistant.retrieval.retrieve import expand_query, hybrid
+
+    plans = sorted(store.plans)
+    hits = hybrid(store, text, plans, k=8)
+    searched = expand_query(text, index_settings.corpus_dir / "synonyms.toml")
+    assert counting.calls == list(dict.fromkeys([text, searched]))
+    store._memo.clear()  # retrieved again: the vector is kept
+    assert [h.chunk.id for h in hybrid(store, text, plans, k=8)] == [h.chunk.id for h in hits]
+    assert counting.calls == list(dict.fromkeys([text, searched]))
+
+
+def test_dense_query_filters_as_the_metadata_filter_does(store: IndexStore) -> None:
+    """The dense query names the plans by their passage ids, and drops the filter over every
+    plan: the same ids in the same order as Chroma's metadata filter on plan_id."""
+    plans = sorted(store.plans)
+    assert len(plans) >= 2
+    collection = store.collection()
+    assert set(collection.get(include=[])["ids"]) == set(store.chunks)  # the generation's passages
+    for text in ("外资旅行社出境游业务", "数据出境安全评估", "知识产权质押融资", "跨境电商综合试验区"):
+        vector = store.query_embedding(text)
+        for chosen in [plans, *([p] for p in plans)]:
+            by_metadata = collection.query(
+                query_embeddings=[vector], n_results=20, where={"plan_id": {"$in": chosen}},
+                include=["distances"],
+            )["ids"][0]
+            got = store.dense_ids(vector, set(chosen))
+            assert got == by_metadata
+            assert got and all(store.passage(cid).plan_id in chosen for cid in got)  # type: ignore[union-attr]
