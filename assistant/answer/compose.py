@@ -335,8 +335,13 @@ def compose_task_units(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         d.say(f"The task in {plan_label(ctx.plans[tasks[0].plan_id], d.lang)} most like task {m.number} of "
               f"{plan_label(ctx.plans[m.plan_id], d.lang)} [{mark}]:" if en
               else f"与{plan_label(ctx.plans[m.plan_id])}第{m.number}项 [{mark}] 最相近的是：")
+    named: set[str] = set()
     for t in firsts if ranked else tasks:
-        plan = plan_label(ctx.plans[t.plan_id], d.lang)
+        # the plan is named on its first task's line; its further tasks follow by number
+        plan = "" if t.plan_id in named else plan_label(ctx.plans[t.plan_id], d.lang)
+        if en and not plan:
+            plan = "the same plan"
+        named.add(t.plan_id)
         lead = t.lead_text or "（未列明）"
         resp = t.responsible_text
         if en and q.role == "responsible":
