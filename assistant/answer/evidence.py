@@ -381,7 +381,9 @@ def gather_plan_facts(store: IndexStore, q: Query) -> Evidence:
     from .understand import facts_in
 
     # "哪个单位发的？哪天印发的？": every short fact the question asks, in the order asked
-    names = [q.fact or ""] + [n for n in facts_in(q.text) if n != q.fact and n in SHORT_FACTS]
+    # "打算用多长时间，要达到什么目标？": every fact the question asks, in the order asked (the
+    # outline only when it is what is asked)
+    names = [q.fact or ""] + [n for n in facts_in(q.text) if n != q.fact and n != "structure"]
     if q.fact == "structure":  # the outline states the total too
         names = [n for n in names if n != "task_count"]
     facts: list[Fact] = []

@@ -298,6 +298,9 @@ def _classify(
         # "商务委牵头的一共有几项？" counts the unit's tasks, not the plan's
         if not (fact and fact != "task_count" and not rx("taskword").search(rest)):
             return {"intent": "unit_tasks"}
+    if (fact == "task_count" and q.topic and not q.units
+            and (rx("about_frame").search(text) or rx("topic_frame").search(text))):
+        return {"intent": "topic"}  # "跟金融有关的任务有哪几项？": the topic's tasks, counted
     if fact and not q.units:
         return {"intent": "plan_facts", "fact": fact}
     if pattern("out_of_scope", "chores").search(text) and not (q.units or fact):

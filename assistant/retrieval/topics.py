@@ -261,6 +261,11 @@ class TopicMatcher:
                         subs = keys if (w not in self.categories and len(keys) >= 2
                                         and "".join(keys) == w) else []
                     words.append((w, exp, subs))
+                # a phrase the cutter left in one-character pieces (卖/电 of 卖电) is a word itself
+                lent = {t for _, e, _ in words for t in e}
+                words += [(word, {term}, []) for word, term in phrases
+                          if not word.isascii() and term not in lent and word not in {w for w, _, _ in words}
+                          and not any(word in w for w in cut)]
                 if words:
                     alts.append(words)
             self._cache[key] = alts

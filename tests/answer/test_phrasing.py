@@ -378,3 +378,17 @@ def test_that_then_a_whole_new_question_is_no_swap(assistant) -> None:  # type: 
 def test_a_recipe_is_a_chore(assistant) -> None:  # type: ignore[no-untyped-def]
     assert ask(assistant, "教我一个红烧肉的做法").status == "out_of_scope"
     assert ask(assistant, "两个县在人才引进上的做法有什么不同？").status == "answered"
+
+
+def test_which_tasks_relate_to_a_subject_counted(store) -> None:  # type: ignore[no-untyped-def]
+    assert understand("哪些任务和教育有关？", store.plans, store.registry).intent == "topic"
+    q = understand("石柱方案里跟养老有关的任务有几项？", store.plans, store.registry)
+    assert (q.intent, q.wants_count) == ("topic", True)
+    assert understand("石柱方案一共有几项任务？", store.plans, store.registry).intent == "plan_facts"
+    # "几个老板" counts nothing
+    assert not understand("我们几个老板想在石柱开旅行社", store.plans, store.registry).wants_count
+
+
+def test_two_facts_asked_together(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江方案的试点期限是多久，目标是什么？")
+    assert "试点期限" in a.answer and "工作目标" in a.answer

@@ -161,3 +161,10 @@ def test_a_phrase_the_cutter_splits_still_lends_its_term() -> None:
     assert any("售电业务" in exp for _, exp, _ in words), words
     assert m.synonym_terms("想搞售电") == ("售电业务",)
     assert m.docs_saying("售电业务") == [("p", 1)]
+
+
+def test_a_phrase_cut_into_single_characters_is_still_a_word() -> None:
+    texts = {1: "支持民营企业开展售电业务。", 2: "推进电子商务发展。"}
+    m = TopicMatcher({("p", n): t for n, t in texts.items()}, "".join(texts.values()),
+                     (("卖电", "售电业务"),), {})
+    assert m.support("做卖电的生意", Task("p", 1, "", texts[1], (), ("某局",), (), "责任单位", "", "", 1, 1)) >= 1.0
