@@ -231,6 +231,16 @@ def is_suffix_swap(alias: str, name: str) -> bool:
     return bool(a_suffix and n_suffix and a_core == n_core and a_suffix != n_suffix)
 
 
+# a phrase that reads as a department's name: a few characters, then a department suffix
+ORG_PHRASE_RE = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:中心|局|委|办)")
+
+
+def _in_order(short: str, long: str) -> bool:
+    """Every character of `short` appears in `long`, in the same order."""
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
 def _alias_automaton(aliases: list[str]) -> Any:
     """An Aho-Corasick automaton over aliases of two or more characters; each match reports
     the alias's position in `aliases`. None when there is nothing to match."""
@@ -299,6 +309,7 @@ class UnitRegistry:
         # the text's length, not the number of aliases (hundreds of plans, thousands of aliases)
         self._automaton = _alias_automaton(self._by_length)
         self._near: dict[str, set[str]] | None = None  # built on first use (see corrected)
+        self._names_cache: set[str] | None = None
         self._near_lengths: list[int] = []
         self._order = {key: i for i, key in enumerate(self.scoped)}
         self._all_plans = frozenset(plans)
@@ -344,10 +355,10 @@ class UnitRegistry:
         (县金融发展服务中新 → 县金融发展服务中心). Only names of NEAR_MIN characters or more,
         only where the window is no name itself, and only when the mistyped form fits one
         name: short names one character apart are different departments (商务局, 税务局)."""
+        names = self._long_names()
         if self._near is None:
             # the names as printed and without their level word (县金融发展服务中心,
             # 金融发展服务中心): a few keys per unit, however many aliases it has
-            names = {n for u in self.scoped.values() for n in (u.name, u.name[1:] if u.name[:1] in "县区市省" else "")}
             near: dict[str, set[str]] = {}
             for name in names:
                 if len(name) >= self.NEAR_MIN:
@@ -369,7 +380,31 @@ class UnitRegistry:
                     taken[start:start + n] = [True] * n
         for start, n, alias in sorted(fixes, reverse=True):
             text = text[:start] + alias + text[start + n:]
+        if not fixes:
+            text = self._filled_in(text, names)
         return text
+
+    def _filled_in(self, text: str, names: set[str]) -> str:
+        """A department named with a word or two left out (金融事务中心 for 金融工作事务中心):
+        the one long name that starts and ends as it does and holds its characters in order."""
+        for m in ORG_PHRASE_RE.finditer(text):
+            for start in range(m.start(), m.end() - self.NEAR_MIN + 2):  # words before the name
+                phrase = text[start:m.end()]
+                if phrase in self._index:
+                    break
+                fits = {n for n in names if 1 <= len(n) - len(phrase) <= 2 and n[0] == phrase[0]
+                        and n[-1] == phrase[-1] and _in_order(phrase, n)}
+                if len(fits) == 1:
+                    return text[:start] + fits.pop() + text[m.end():]
+        return text
+
+    def _long_names(self) -> set[str]:
+        if self._names_cache is None:
+            self._names_cache = {
+                n for u in self.scoped.values() if not u.collective
+                for n in (u.name, u.name[1:] if u.name[:1] in "县区市省" else "") if len(n) >= self.NEAR_MIN - 1
+            }
+        return self._names_cache
 
     def resolve(self, query: str, plan_ids: Iterable[str] | None = None) -> list[Unit]:
         """Units a name refers to, within the given plans (all plans if None), one per name.

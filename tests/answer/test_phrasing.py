@@ -392,3 +392,10 @@ def test_which_tasks_relate_to_a_subject_counted(store) -> None:  # type: ignore
 def test_two_facts_asked_together(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "垫江方案的试点期限是多久，目标是什么？")
     assert "试点期限" in a.answer and "工作目标" in a.answer
+
+
+def test_a_department_named_with_a_word_left_out(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱投资促进局牵头什么")  # another suffix
+    assert "县投资促进中心" in a.answer
+    b = ask(assistant, "垫江金融服务中心参与了哪些任务")  # 发展 left out of 县金融发展服务中心
+    assert b.intent == "unit_tasks" and "县金融发展服务中心" in b.answer
