@@ -337,7 +337,10 @@ def _english_units(text: str) -> list[str]:
     out = []
     for en, zh in lexicon()["english_units"].items():
         for m in re.finditer(re.escape(en), low):
-            if before.search(low[: m.start()]) and not after.search(low[m.end():]):
+            prefix = low[: m.start()]
+            # "the sub-branch of the People's Bank of China" names the department, not a topic
+            part_of = re.search(r"\b(branch|sub-branch|office|bureau|department|commission|team) of (the )?$", prefix)
+            if before.search(prefix) and not after.search(low[m.end():]) and not part_of:
                 continue
             out.append(zh)
             break

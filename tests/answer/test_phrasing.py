@@ -399,3 +399,15 @@ def test_a_department_named_with_a_word_left_out(assistant) -> None:  # type: ig
     assert "县投资促进中心" in a.answer
     b = ask(assistant, "垫江金融服务中心参与了哪些任务")  # 发展 left out of 县金融发展服务中心
     assert b.intent == "unit_tasks" and "县金融发展服务中心" in b.answer
+
+
+def test_english_follow_up_on_who_supports_it(store) -> None:  # type: ignore[no-untyped-def]
+    first = understand("Who leads the website filing task in Shizhu?", store.plans, store.registry)
+    nxt = understand("And which departments are expected to support it?", store.plans, store.registry, None, first)
+    assert (nxt.intent, nxt.role, nxt.plan_ids) == ("task_units", "responsible", ("shizhu-2022",))
+    assert nxt.follow_up
+
+
+def test_an_english_department_named_as_a_branch_of_a_bank(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("Which tasks does the Shizhu branch of the People's Bank of China lead?", store.plans, store.registry)
+    assert q.intent == "unit_tasks" and q.units == ("人行丰都支行",)
