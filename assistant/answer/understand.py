@@ -162,14 +162,16 @@ def _without_slots(text: str, mentions: tuple[str, ...], plans: dict[str, Plan])
 def focus_text(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
     """What is left of the question, words still in place (so everyday phrases like 不让进
     can still be mapped to the plans' terms)."""
-    return rx("generic_noun").sub(" ", _without_slots(text, mentions, plans)).strip()
+    rest = re.sub(r"比如|例如|譬如", "、", _without_slots(text, mentions, plans))  # examples: alternatives
+    return rx("generic_noun").sub(" ", rest).strip()
 
 
 def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
     """What the question is about: its content words, enumerations kept apart by 、."""
     from ..retrieval.topics import ALT_SPLIT_RE, content_words
 
-    rest = rx("modal").sub(" ", _without_slots(text, mentions, plans))
+    # "教育…？比如合作办学、招生之类的": the examples after 比如 are alternatives of their own
+    rest = re.sub(r"比如|例如|譬如", "、", rx("modal").sub(" ", _without_slots(text, mentions, plans)))
     pieces = (" ".join(content_words(piece)) for piece in ALT_SPLIT_RE.split(rest))
     return "、".join(p for p in pieces if p)
 

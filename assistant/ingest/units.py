@@ -8,6 +8,7 @@ region: 人行 means a different county sub-branch in each plan's region.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -235,6 +236,14 @@ def is_suffix_swap(alias: str, name: str) -> bool:
 ORG_PHRASE_RE = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:中心|局|委|办)")
 
 
+@lru_cache(maxsize=8192)
+def _sound(ch: str) -> str:
+    """A character's toneless pinyin (its first reading)."""
+    from pypinyin import lazy_pinyin
+
+    return lazy_pinyin(ch)[0]
+
+
 def _in_order(short: str, long: str) -> bool:
     """Every character of `short` appears in `long`, in the same order."""
     it = iter(long)
@@ -310,6 +319,8 @@ class UnitRegistry:
         self._automaton = _alias_automaton(self._by_length)
         self._near: dict[str, set[str]] | None = None  # built on first use (see corrected)
         self._names_cache: set[str] | None = None
+        self._sounds: dict[str, set[str]] | None = None  # toneless pinyin → names (see _homophone)
+        self._sound_lengths: list[int] = []
         self._near_lengths: list[int] = []
         self._order = {key: i for i, key in enumerate(self.scoped)}
         self._all_plans = frozenset(plans)
@@ -366,6 +377,7 @@ class UnitRegistry:
                         near.setdefault(f"{name[:i]}\x00{name[i + 1:]}", set()).add(name)
             self._near = near
             self._near_lengths = sorted({len(n) for n in names if len(n) >= self.NEAR_MIN})
+        original = text
         taken = [False] * len(text)
         fixes: list[tuple[int, int, str]] = []
         for n in reversed(self._near_lengths):  # longest names first, never two on one span
@@ -382,6 +394,34 @@ class UnitRegistry:
             text = text[:start] + alias + text[start + n:]
         if not fixes:
             text = self._filled_in(text, names)
+        if text == original:
+            text = self._homophone(text)
+        return text
+
+    def _homophone(self, text: str) -> str:
+        """A unit name typed with a character that sounds the same (卫建委 for 卫健委, 发该委 for
+        发改委: what pinyin input methods produce): the one name or short alias of three or
+        more characters whose toneless pinyin the window shares. Names that differ in sound
+        (商务局, 税务局) are never taken for each other."""
+        if self._sounds is None:
+            sounds: dict[str, set[str]] = {}
+            for u in self.scoped.values():
+                if u.collective:
+                    continue
+                for n in {u.name, *(a for a in u.aliases if 3 <= len(a) <= 5)}:
+                    if len(n) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", n):
+                        sounds.setdefault(" ".join(_sound(ch) for ch in n), set()).add(n)
+            self._sounds = sounds
+            self._sound_lengths = sorted({len(k.split()) for k in sounds}, reverse=True)
+        # each character's sound once (a character's own reading: names and text alike)
+        sound = [_sound(ch) if "\u4e00" <= ch <= "\u9fff" else "" for ch in text]
+        for n in self._sound_lengths:
+            for start in range(len(text) - n + 1):
+                if not all(sound[start:start + n]) or text[start:start + n] in self._index:
+                    continue
+                fits = self._sounds.get(" ".join(sound[start:start + n]), set())
+                if len(fits) == 1:
+                    return text[:start] + next(iter(fits)) + text[start + n:]
         return text
 
     def _filled_in(self, text: str, names: set[str]) -> str:

@@ -411,3 +411,21 @@ def test_english_follow_up_on_who_supports_it(store) -> None:  # type: ignore[no
 def test_an_english_department_named_as_a_branch_of_a_bank(store) -> None:  # type: ignore[no-untyped-def]
     q = understand("Which tasks does the Shizhu branch of the People's Bank of China lead?", store.plans, store.registry)
     assert q.intent == "unit_tasks" and q.units == ("人行丰都支行",)
+
+
+def test_a_unit_typed_with_a_homophone(assistant) -> None:  # type: ignore[no-untyped-def]
+    # pinyin input puts a character of the same sound: 医宝局 for 医保局; a different sound
+    # (商务/税务) is never taken for another department
+    a = ask(assistant, "石柱医宝局牵头哪些任务？")
+    assert a.intent == "unit_tasks" and "县医保局" in a.answer
+
+
+def test_examples_after_for_instance_are_alternatives(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("文化旅游方面有哪些举措？比如旅行社、酒店之类的", store.plans, store.registry)
+    assert q.intent == "topic" and len(q.topic.split("、")) == 3
+
+
+def test_who_comes_to_lead_is_elliptical(store) -> None:  # type: ignore[no-untyped-def]
+    first = understand("石柱有没有网站备案方面的措施？", store.plans, store.registry)
+    nxt = understand("由谁来牵头？", store.plans, store.registry, None, first)
+    assert (nxt.intent, nxt.plan_ids, nxt.follow_up) == ("task_units", ("shizhu-2022",), True)
