@@ -8,10 +8,10 @@ region: 人行 means a different county sub-branch in each plan's region.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
