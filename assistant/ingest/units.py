@@ -408,9 +408,9 @@ class UnitRegistry:
             for u in self.scoped.values():
                 if u.collective:
                     continue
-                for n in {u.name, *(a for a in u.aliases if 3 <= len(a) <= 5)}:
-                    if len(n) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", n):
-                        sounds.setdefault(" ".join(_sound(ch) for ch in n), set()).add(n)
+                for name in {u.name, *(a for a in u.aliases if 3 <= len(a) <= 5)}:
+                    if len(name) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", name):
+                        sounds.setdefault(" ".join(_sound(ch) for ch in name), set()).add(name)
             self._sounds = sounds
             self._sound_lengths = sorted({len(k.split()) for k in sounds}, reverse=True)
         # each character's sound once (a character's own reading: names and text alike)
