@@ -429,3 +429,8 @@ def test_who_comes_to_lead_is_elliptical(store) -> None:  # type: ignore[no-unty
     first = understand("石柱有没有网站备案方面的措施？", store.plans, store.registry)
     nxt = understand("由谁来牵头？", store.plans, store.registry, None, first)
     assert (nxt.intent, nxt.plan_ids, nxt.follow_up) == ("task_units", ("shizhu-2022",), True)
+
+
+def test_greetings_of_the_time_of_day(assistant) -> None:  # type: ignore[no-untyped-def]
+    for q in ("早安！", "哈啰，晚安"):
+        assert ask(assistant, q).intent == "smalltalk", q
