@@ -43,8 +43,9 @@ def _wrapper_re() -> re.Pattern[str]:
     words = w["greetings"] + w["thanks"] + w["politeness"] + w["chatter"]
     # a wrapper counts only as a whole piece: at either end, followed by punctuation or the rest
     particles = "".join(w.get("particles", []))
+    alternatives = f"{_alternation(words)}|{w['preamble_pattern']}"
     return re.compile(
-        rf"^(?:(?:{_alternation(words)})[{particles}]*[{re.escape(PUNCT)}]*)+", re.I
+        rf"^(?:(?:{alternatives})[{particles}]*[{re.escape(PUNCT)}]*)+", re.I
     )
 
 
@@ -72,9 +73,11 @@ def to_simplified(text: str) -> str:
 
 
 def half_width(text: str) -> str:
-    """Full-width letters and digits to ASCII; CJK punctuation is kept."""
+    """Full-width letters, digits and the joining marks of Latin words (－／＆) to ASCII; CJK
+    punctuation is kept."""
     return "".join(
-        unicodedata.normalize("NFKC", ch) if "\uff10" <= ch <= "\uff5a" else ch for ch in text
+        unicodedata.normalize("NFKC", ch) if "\uff10" <= ch <= "\uff5a" or ch in "－／＆" else ch
+        for ch in text
     )
 
 

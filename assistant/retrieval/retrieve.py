@@ -105,7 +105,9 @@ def _expand(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
 
 def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -> list[Hit]:
     """Top-k chunks for a free-text question within the given plans (kept per generation:
-    the same text over the same plans is retrieved once)."""
+    the same text over the same plans is retrieved once). Punctuation around the question says
+    nothing of what it asks: "…多少？" and "…多少，谢谢！" (wrapper removed) retrieve alike."""
+    query = query.strip().strip("？?！!。.，,；;：: ")
     text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
     pids = tuple(sorted(set(plan_ids)))
     key = (query, text, pids, k)

@@ -434,3 +434,18 @@ def test_who_comes_to_lead_is_elliptical(store) -> None:  # type: ignore[no-unty
 def test_greetings_of_the_time_of_day(assistant) -> None:  # type: ignore[no-untyped-def]
     for q in ("早安！", "哈啰，晚安"):
         assert ask(assistant, q).intent == "smalltalk", q
+
+
+def test_wrappers_change_no_citation(assistant) -> None:  # type: ignore[no-untyped-def]
+    plain = ask(assistant, "石柱的药店能在网上卖药吗？")
+    for wrapped in ("我看了半天，有点没看懂。石柱的药店能在网上卖药吗？",
+                    "石柱的药店能在网上卖药吗，辛苦帮忙看看，谢谢。",
+                    "您好，石柱的药店能在网上卖药吗"):
+        assert cited(ask(assistant, wrapped)) == cited(plain), wrapped
+    # a request ending in 吧 asks something: chatter with thanks is no small talk then
+    assert ask(assistant, "今天好无聊，陪我聊会儿天吧？多谢。").status == "out_of_scope"
+
+
+def test_full_width_joining_marks_in_english(store) -> None:  # type: ignore[no-untyped-def]
+    q = understand("Which measures concern cross－border trade？", store.plans, store.registry)
+    assert "cross-border" in q.text
