@@ -449,3 +449,8 @@ def test_wrappers_change_no_citation(assistant) -> None:  # type: ignore[no-unty
 def test_full_width_joining_marks_in_english(store) -> None:  # type: ignore[no-untyped-def]
     q = understand("Which measures concern cross－border trade？", store.plans, store.registry)
     assert "cross-border" in q.text
+
+
+def test_policy_verbs_and_pilot_are_no_topic_of_their_own(assistant) -> None:  # type: ignore[no-untyped-def]
+    assert ask(assistant, "两个县在吸引外籍专家方面都有哪些措施？").status == "answered"
+    assert ask(assistant, "石柱养老方面有哪些试点任务？").status == "answered"
