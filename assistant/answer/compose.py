@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from ..records import Answer, Citation, Plan, Status, Task
 from ..retrieval.topics import content_words
@@ -172,14 +173,21 @@ def excerpt(text: str, terms: str = "", limit: int = 90) -> str:
     if len(text) <= limit:
         return text
     need = 0
-    words = re.split(r"[\s、]+", terms)
-    for w in [*words, *content_words(" ".join(words))]:  # "开电子处方" → 处方 (线上处方信息)
+    for w in _reach_words(terms):
         if len(w) >= 2 and (i := text.find(w)) >= 0:
             need = max(need, i + len(w)) if i + len(w) < 240 else need
     cut = _boundary(text, max(limit, need), CLAUSE_END) or _boundary(text, max(limit, need), CLAUSE_SOFT)
     if not cut or cut >= len(text):
         return text
     return text[:cut].rstrip(CLAUSE_SOFT) + "……"
+
+
+@lru_cache(maxsize=1024)
+def _reach_words(terms: str) -> tuple[str, ...]:
+    """The words an excerpt must reach: the terms as given, then their content words ("开电子处方"
+    → 处方, printed as 线上处方信息). Kept per terms: every item of a list shares them."""
+    words = re.split(r"[\s、]+", terms)
+    return (*words, *content_words(" ".join(words)))
 
 
 def _boundary(text: str, at_least: int, marks: str) -> int:

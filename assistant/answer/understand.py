@@ -159,10 +159,14 @@ def _without_slots(text: str, mentions: tuple[str, ...], plans: dict[str, Plan])
     return rx("frame").sub(" ", rest)
 
 
+# "…？比如合作办学、招生之类的": what follows 比如 is examples, each an alternative of the topic
+FOR_INSTANCE_RE = re.compile(r"比如|例如|譬如")
+
+
 def focus_text(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
     """What is left of the question, words still in place (so everyday phrases like 不让进
     can still be mapped to the plans' terms)."""
-    rest = re.sub(r"比如|例如|譬如", "、", _without_slots(text, mentions, plans))  # examples: alternatives
+    rest = FOR_INSTANCE_RE.sub("、", _without_slots(text, mentions, plans))
     return rx("generic_noun").sub(" ", rest).strip()
 
 
@@ -170,8 +174,7 @@ def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) ->
     """What the question is about: its content words, enumerations kept apart by 、."""
     from ..retrieval.topics import ALT_SPLIT_RE, content_words
 
-    # "教育…？比如合作办学、招生之类的": the examples after 比如 are alternatives of their own
-    rest = re.sub(r"比如|例如|譬如", "、", rx("modal").sub(" ", _without_slots(text, mentions, plans)))
+    rest = FOR_INSTANCE_RE.sub("、", rx("modal").sub(" ", _without_slots(text, mentions, plans)))
     pieces = (" ".join(content_words(piece)) for piece in ALT_SPLIT_RE.split(rest))
     return "、".join(p for p in pieces if p)
 
