@@ -24,7 +24,7 @@ from . import compose as C
 from .evidence import Evidence, gather_listed, gather_topic, gather_unit_tasks
 from .intents import INTENTS
 from .suggest import suggest
-from .understand import Query, rx, understand
+from .understand import Query, rx, understand, with_answer_units
 from .verify import MARKER_RE, LLMCheck, verify, verify_llm
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,10 @@ class Assistant:
             chain.append(previous)
         query = chain[-1]
         before = None
+        if query.their_units and len(chain) > 1:
+            ev = self._evidence_at(store, chain, len(chain) - 2)
+            if ev.status == "answered" and ev.tasks():
+                query = with_answer_units(query, ev.tasks()[0], store.registry)
         if query.subset and len(chain) > 1:
             j = len(chain) - 2
             while query.ordinal and j > 0 and chain[j].ordinal:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from ..ingest.textnorm import cn_number
 from ..ingest.units import UnitRegistry
-from ..records import Plan
+from ..records import Plan, Task
 from .language import Lang, Turn, lexicon, normalise, pattern, smalltalk_kind, wrapper_kind
 
 Intent = Literal[
@@ -79,6 +79,7 @@ class Query:
     focus: str = ""  # the topic with its words still in place, for matching against task text
     like: tuple[str, int] | None = None  # "第9项…？那另一个县呢？": the task whose counterpart is asked
     ordinal: int = 0  # "the second one": that item of the previous answer's list (-1: the last)
+    their_units: str = ""  # "这个单位…": the lead/responsible units of the previous answer's task
 
 
 def plan_names(plan: Plan) -> set[str]:
@@ -252,6 +253,12 @@ def understand_turn(
         politeness=wrapper_kind(turn) or "",
     )
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
+        if (not units and not numbers and rx("unit_anaphora").search(text)
+                and (role or rx("taskword").search(_without(text, mentions)))):
+            # "这个单位在B县还牵头了哪些任务？": the department of the task just answered
+            which = previous.role if previous.role in ("lead", "responsible") else "lead"
+            return replace(base, intent="unit_tasks", plan_ids=mentioned or previous.plan_ids,
+                           follow_up=True, their_units=which)
         # nothing of its own but perhaps a number, a plan or a unit ("第三项呢？", "县医保局呢？"),
         # and no word saying what it asks: the rest comes from before
         rest = _without(text, mentions)
@@ -311,11 +318,15 @@ def _classify(
     if pattern("out_of_scope", "chores").search(text) and not (q.units or fact):
         return {"intent": "out_of_scope"}
     differ = rx("differ").search(text)
-    if rx("topic_frame").search(text) and q.topic and not differ:
+    # "我们是小公司…，方案里有没有相关支持？": the asker's own case, asked yes or no, is
+    # answered by what fits it best (applies), not by every task on its words
+    own_case = bool(rx("situation").search(text) and rx("yes_no").search(text)
+                    and not rx("which_or_what").search(text) and not differ)
+    if rx("topic_frame").search(text) and q.topic and not differ and not own_case:
         return {"intent": "topic"}  # "两个县在X方面都有哪些举措": every task on X, in each plan
     if rx("list_of_measures").search(text) and q.topic and not differ and not rx("first_person").search(text):
         return {"intent": "topic"}  # "外国专家来工作有哪些便利政策？": the plans' list, not one case
-    if len(plans) > 1 and (rx("compare").search(text) or len(mentioned) >= 2) and not q.units:
+    if len(plans) > 1 and (rx("compare").search(text) or len(mentioned) >= 2) and not q.units and not own_case:
         if q.topic and not differ and rx("list").search(rest):
             # "两个方案都有哪些X措施": what each plan has on X, not how they differ
             return {"intent": "topic", "plan_ids": mentioned if len(mentioned) >= 2 else q.plan_ids}
@@ -323,6 +334,15 @@ def _classify(
     if rx("who").search(text) or role:
         return {"intent": "task_units"}
     return {"intent": "applies"}
+
+
+def with_answer_units(q: Query, task: Task, registry: UnitRegistry) -> Query:
+    """"这个单位还牵头哪些任务？": the question about the department(s) of the task the
+    previous answer gave, in the role that answer named (its lead units unless it was asked
+    about the responsible ones)."""
+    names = task.responsible if q.their_units == "responsible" and task.responsible else task.lead
+    units = _resolve(names, registry, q.plan_ids) or _resolve(names, registry, tuple(registry.plans))
+    return replace(q, units=units, unit_mentions=names) if units else q
 
 
 def _unit_mentions(text: str, registry: UnitRegistry, plan_ids: tuple[str, ...]) -> tuple[str, ...]:
@@ -383,6 +403,11 @@ def _follow_up(
         # "Who supports the first one?": that item of the list just given
         return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True, follow_up=True,
                        role=role or "any", topic="", ordinal=ORDINALS.get(m.group(1).lower(), 0))
+    if (rx("this_item").search(text) and listed and not q.task_numbers and not q.units
+            and (rx("who").search(text) or role) and previous.intent in ("applies", "topic")):
+        # "这项谁负责落实？" after a list of measures: the first (best) of them
+        return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True, follow_up=True,
+                       role=role or "any", topic="", ordinal=1)
     if (rx("subset").search(text) and not q.units and not q.topic and listed
             and (rx("who").search(text) or role) and previous.intent != "task_units"):
         # "它们的责任单位分别是谁？" after a list: the units of each task listed

@@ -68,6 +68,30 @@ def test_ellipsis_inherits_only_what_it_leaves_out(assistant) -> None:  # type: 
     assert {23, 24, 25, 26} <= {c.task_number for c in a.citations}
 
 
+def test_this_unit_and_this_item_point_at_the_previous_answer(assistant, store) -> None:  # type: ignore[no-untyped-def]
+    # "这个单位还牵头哪些任务？" after a task's units: every task that task's lead unit leads
+    lead = store.task("shizhu-2022", 48).lead
+    a = ask(assistant, "石柱第48项谁牵头？", "这个单位在石柱还牵头了哪些任务？")
+    leads = {t.number for t in store.plan_tasks("shizhu-2022") if set(lead) & set(t.lead)}
+    assert a.intent == "unit_tasks" and {c.task_number for c in a.citations} == leads and len(leads) > 1
+    a = ask(assistant, "Who leads Shizhu task 48?", "Which other tasks does this department lead?")
+    assert a.intent == "unit_tasks" and {c.task_number for c in a.citations} == leads
+    # "这项谁负责落实？" after a list of measures: the first (best) one, not a new search for 落实
+    first = ask(assistant, "石柱互联网医疗服务的费用能走医保吗？")
+    a = ask(assistant, "石柱互联网医疗服务的费用能走医保吗？", "这项谁负责落实？")
+    assert a.intent == "task_units" and [c.task_number for c in a.citations] == [first.citations[0].task_number]
+
+
+def test_the_askers_own_case_asked_yes_or_no_is_what_applies(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "手里有几项专利" counts the asker's patents, not the plan's tasks; "有没有相关支持" about the
+    # asker's case is answered by what fits it, not judged as a topic over every word said
+    a = ask(assistant, "我在垫江办了个小厂子，手里有几项专利，想拿去银行换点贷款，方案里有没有相关支持？")
+    assert (a.status, a.intent) == ("answered", "applies") and a.citations[0].task_number == 1
+    a = ask(assistant, "我们是科技型小公司，手上有几项专利，想拿去银行质押换贷款，两个县有相关政策吗？")
+    assert (a.status, a.intent) == ("answered", "applies")
+    assert {c.plan_id for c in a.citations} == {"dianjiang-2021", "shizhu-2022"}
+
+
 def test_greeting_and_thanks_are_answered_without_citations(assistant) -> None:  # type: ignore[no-untyped-def]
     for text, start in (("你好", "您好！"), ("谢谢！", "不客气"), ("hello", "Hello!")):
         a = ask(assistant, text)
