@@ -155,8 +155,10 @@ class Assistant:
         status = ev.status
         intent = q.intent
         asks = rx("asks").search(q.text)
-        if status == "out_of_scope" and q.politeness == "thanks" and q.intent != "out_of_scope" and not asks:
-            # "谢谢，帮了大忙了！": thanks, and nothing the plans speak of: small talk
+        if (status in ("out_of_scope", "not_covered") and q.politeness in ("thanks", "greeting")
+                and q.intent != "out_of_scope" and not asks):
+            # "谢谢，帮了大忙了！", "Thank you! Have a nice day.": thanks or a greeting, no
+            # question, and nothing the plans answer: small talk
             q = replace(q, intent="smalltalk", smalltalk=q.politeness)
             status, intent = "answered", "smalltalk"
             C.compose_smalltalk(q, ev, ctx, d)

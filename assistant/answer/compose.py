@@ -146,6 +146,11 @@ class Draft:
         return a
 
 
+
+def _many(n: int, noun: str) -> str:
+    """"1 task", "4 tasks": an English count with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
 def units_line(task: Task, lang: str = "zh") -> str:
     """A task's units in the plan's own wording (县事业单位登记管理局（县委编办） stays whole)."""
     lead = task.lead_text or "（未列明）"
@@ -166,16 +171,17 @@ def printed_name(unit: str, tasks: list[Task]) -> str:
     return unit
 
 
-def excerpt(text: str, terms: str = "", limit: int = 90) -> str:
+def excerpt(text: str, terms: str = "", limit: int = 90, reach: int = 240) -> str:
     """The task text, cut after a clause ending at most `limit` characters in, but never before
-    the first place a topic word occurs (so the part asked about is always shown)."""
+    the first place a topic word occurs within `reach` characters (so the part asked about is
+    always shown)."""
     text = text.strip()
     if len(text) <= limit:
         return text
     need = 0
     for w in _reach_words(terms):
         if len(w) >= 2 and (i := text.find(w)) >= 0:
-            need = max(need, i + len(w)) if i + len(w) < 240 else need
+            need = max(need, i + len(w)) if i + len(w) < reach else need
     cut = _boundary(text, max(limit, need), CLAUSE_END) or _boundary(text, max(limit, need), CLAUSE_SOFT)
     if not cut or cut >= len(text):
         return text
@@ -191,11 +197,17 @@ def _reach_words(terms: str) -> tuple[str, ...]:
 
 
 def _boundary(text: str, at_least: int, marks: str) -> int:
-    """The first clause end at or after `at_least`, or the last one before it (0 if none)."""
-    after = [i + 1 for i, ch in enumerate(text) if ch in marks and i + 1 >= at_least]
+    """The first clause end at or after `at_least`, or the last one before it (0 if none);
+    never inside quotation marks (“全域康养、绿色崛起” is one name)."""
+    depth, ends = 0, []
+    for i, ch in enumerate(text):
+        depth += (ch == "“") - (ch == "”")
+        if ch in marks and depth <= 0:
+            ends.append(i + 1)
+    after = [i for i in ends if i >= at_least]
     if after and after[0] <= at_least + 60:
         return after[0]
-    before = [i + 1 for i, ch in enumerate(text[:at_least]) if ch in marks]
+    before = [i for i in ends if i <= at_least]
     return before[-1] if before and before[-1] >= 20 else 0
 
 
@@ -235,7 +247,7 @@ def compose_unit_tasks(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         verb = {"lead": ("leads", "牵头"), "responsible": ("supports", "参与")}.get(q.role, ("is named in", "涉及"))
         if d.lang == "en":
             split = ", ".join(f"{ctx.plans[p].name_en or ctx.plans[p].short_name} {named[p]}" for p in having)
-            d.say(f"In all, {q.units[0]} {verb[0]} {total} task(s) in {len(having)} plans ({split}).")
+            d.say(f"In all, {q.units[0]} {verb[0]} {_many(total, 'task')} in {len(having)} plans ({split}).")
         else:
             split = "，".join(f"{ctx.plans[p].short_name or ctx.plans[p].title} {named[p]} 项" for p in having)
             d.say(f"{q.units[0]}在 {len(having)} 个方案中共{verb[1]} {total} 项任务（{split}）。")
@@ -268,8 +280,8 @@ def _more_plans(
         parts = ", ".join(f"{ctx.plans[p].name_en or ctx.plans[p].short_name} ({per_plan[p]})" for p in named)
         more = f" and {len(hidden) - len(named)} more" if len(hidden) > len(named) else ""
         d.counts.add(len(hidden) - len(named))  # a count of plans, derived from the tables
-        d.say(f"{len(hidden)} more plan(s) have such tasks: {parts}{more}.")
-        d.say(f"…the other {rest} task(s) are not listed here: name a plan" + (", or export the full list." if export else "."))
+        d.say(f"{_many(len(hidden), 'more plan')} {'has' if len(hidden) == 1 else 'have'} such tasks: {parts}{more}.")
+        d.say(f"…the other {_many(rest, 'task')} {'is' if rest == 1 else 'are'} not listed here: name a plan" + (", or export the full list." if export else "."))
     else:
         parts = "、".join(f"{ctx.plans[p].short_name} {per_plan[p]} 项" for p in named)
         more = "等" if len(hidden) > len(named) else ""
@@ -294,8 +306,8 @@ def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[
                     parts.append(("leads no task" if g.role == "lead" else f"is {role_word} in no task") if en
                                  else ("没有牵头的任务" if g.role == "lead" else f"没有作为{role_word}参与的任务"))
                 elif en:
-                    parts.append(f"leads {len(g.tasks)} task(s)" if g.role == "lead"
-                                 else f"is a {role_word} ({'responsible unit' if role_word == '责任单位' else 'supporting unit'}) in {len(g.tasks)} task(s)")
+                    parts.append(f"leads {_many(len(g.tasks), 'task')}" if g.role == "lead"
+                                 else f"is a {role_word} ({'responsible unit' if role_word == '责任单位' else 'supporting unit'}) in {_many(len(g.tasks), 'task')}")
                 else:
                     parts.append(f"牵头 {len(g.tasks)} 项任务" if g.role == "lead"
                                  else f"作为{role_word}参与 {len(g.tasks)} 项任务")
@@ -317,7 +329,7 @@ def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[
             for g in (g for g in mine if g.key == "collective"):
                 d.counts.add(len(g.tasks))
                 d.group(
-                    f"In addition, {len(g.tasks)} task(s) name “{g.via}” as {role_word}, which includes {unit}:"
+                    f"In addition, {_many(len(g.tasks), 'task')} name “{g.via}” as {role_word}, which includes {unit}:"
                     if en else f"此外，以下 {len(g.tasks)} 项任务的{role_word}写为“{g.via}”，也涉及{unit}：",
                     pid,
                 )
@@ -382,7 +394,7 @@ def compose_applies(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     tasks = ev.tasks()
     d.counts.add(len(tasks))
     if d.lang == "en":
-        d.say(f"{len(tasks)} measure(s) in the plans match your question; the lead unit is the one to contact:")
+        d.say(f"{_many(len(tasks), 'measure')} in the plans {'matches' if len(tasks) == 1 else 'match'} your question; the lead unit is the one to contact:")
     else:
         first = tasks[0]
         d.say(f"方案中与您的问题相关的措施有 {len(tasks)} 项，最相关的是{plan_label(ctx.plans[first.plan_id])}"
@@ -403,7 +415,7 @@ def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     if d.lang == "en":
         where = f" in {plan_label(ctx.plans[only], 'en')}" if only else ""
         lacking = (" (none in " + ", ".join(plan_label(ctx.plans[p], "en") for p in none_in) + ")") if none_in else ""
-        d.say(f"{len(tasks)} task(s){where} concern “{_label(ev.topic)}”{lacking}:")
+        d.say(f"{_many(len(tasks), 'task')}{where} {'concerns' if len(tasks) == 1 else 'concern'} “{_label(ev.topic)}”{lacking}:")
     elif only:
         scope = "其中，" if q.subset else ""
         lacking = ("（" + "、".join(plan_label(ctx.plans[p]) for p in none_in) + "中没有）") if none_in else ""
@@ -460,7 +472,7 @@ def compose_compare(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         return
 
     if en:
-        parts = [", ".join(f"{_short(ctx, p, en)} {n} task(s)" for p, n in total.items())]
+        parts = [", ".join(f"{_short(ctx, p, en)} {_many(n, 'task')}" for p, n in total.items())]
         if pairs:
             parts.append("matching each other: " + ", ".join(f"{_short(ctx, p, en)} {matched[p]}" for p in only if matched[p]))
         parts += [f"only in {_short(ctx, p, en)}: {only[p]}" if only[p] else f"none only in {_short(ctx, p, en)}"
@@ -547,7 +559,8 @@ def compose_plan_facts(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
             marks = "".join(
                 f"[{d.cite_chunk(ctx, f.plan_id, c.id, ' / '.join(c.section_path), c.text)}]" for c in chunks
             )
-            d.say(f"- {label}：{excerpt(body, limit=110)} {marks}")
+            # a section is one long paragraph: the words asked about (聚焦的发展主题) may come late
+            d.say(f"- {label}：{excerpt(body, q.topic, limit=110, reach=480)} {marks}")
 
 
 def _outline(ctx: Context, d: Draft, f: Fact, name: str) -> None:
@@ -644,7 +657,7 @@ def _fact_line(f: Fact, name: str, ref: str, en: bool, n: int | None = None) -> 
             return f"{name} states no pilot period." if en else f"{name}未写明试点期限。"
         return f"The pilot period of {name} is {v} years{ref}." if en else f"{name}的试点期限为{v}年（“经过{v}年试点”）{ref}。"
     n = len(f.parts) if n is None else n
-    return (f"{name}, section “{v}” ({n} part(s)):" if en else f"{name}的“{v}”部分" + (f"共 {n} 条：" if n > 1 else "："))
+    return (f"{name}, section “{v}” ({_many(n, 'part')}):" if en else f"{name}的“{v}”部分" + (f"共 {n} 条：" if n > 1 else "："))
 
 
 def _iso_date(text: str) -> date | None:

@@ -35,8 +35,9 @@ Intent = Literal[
 Role = Literal["lead", "responsible", "any"]
 
 NUM = r"[0-9]+|[一二两三四五六七八九十百零]+"
+# 第N向: 项 mistyped as its homophone, read as a task number only where a number is asked about
 TASKNO_RE = re.compile(
-    rf"第\s*({NUM})\s*[项条个号]|(?<![共有计达了几多第0-9])([0-9]{{1,3}})\s*[条项](?!任务|措施|试点|改革|工作|内容)|({NUM})\s*号任务|任务\s*([0-9]+)|\b(?:task|item|no\.?|number|measure)\s*#?\s*([0-9]+)",
+    rf"第\s*({NUM})\s*[项条个号]|第\s*({NUM})\s*向(?=[的是由谁呢？?，,]|牵头|责任|配合)|(?<![共有计达了几多第0-9])([0-9]{{1,3}})\s*[条项](?!任务|措施|试点|改革|工作|内容)|({NUM})\s*号任务|任务\s*([0-9]+)|\b(?:task|item|no\.?|number|measure)\s*#?\s*([0-9]+)",
     re.I,
 )
 
@@ -230,8 +231,10 @@ def understand_turn(
         units = _resolve(mentions, registry, tuple(plans))
     numbers = task_numbers_in(text)
     role = role_in(_without(text, mentions))
-    topic = topic_words(text, mentions, plans)
-    focus = focus_text(text, mentions, plans) if topic else ""
+    # "它的完成时限是什么时候？" asks when, not about 完成时限: no topic of its own
+    asked = rx("deadline").sub(" ", text)
+    topic = topic_words(asked, mentions, plans)
+    focus = focus_text(asked, mentions, plans) if topic else ""
     framed = rx("about_frame").search(text)
     if framed and (inner := topic_words(framed.group(1), mentions, plans)):
         # "我们是保险公司，想了解跟保险业务有关的措施": the topic is what the frame holds
@@ -254,11 +257,17 @@ def understand_turn(
     )
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
         if (not units and not numbers and rx("unit_anaphora").search(text)
-                and (role or rx("taskword").search(_without(text, mentions)))):
+                and (role or any(rx(k).search(_without(text, mentions)) for k in ("taskword", "participate", "which")))):
             # "这个单位在B县还牵头了哪些任务？": the department of the task just answered
             which = previous.role if previous.role in ("lead", "responsible") else "lead"
+            if role is None and rx("participate").search(text):
+                role = "responsible"
             return replace(base, intent="unit_tasks", plan_ids=mentioned or previous.plan_ids,
-                           follow_up=True, their_units=which)
+                           follow_up=True, their_units=which, role=role or "any")
+        if (wants_count and not topic and not units and not numbers and not mentioned
+                and previous.intent in ("unit_tasks", "topic", "compare")):
+            # "一共多少项？" / "How many are there?" after a list: that list, counted
+            return replace(previous, text=text, lang=lang, wants_count=True, follow_up=True)
         # nothing of its own but perhaps a number, a plan or a unit ("第三项呢？", "县医保局呢？"),
         # and no word saying what it asks: the rest comes from before
         rest = _without(text, mentions)

@@ -20,7 +20,9 @@ COUNT_TOTAL_RE = re.compile(r"共\s*(\d+|[一二两三四五六七八九十]+)\s
 COUNT_ANY_RE = re.compile(
     r"(?<![第\d一二两三四五六七八九十])(\d+|[一二两三四五六七八九十]+)\s*(?:项|条)(?:任务|措施|试点)?"
 )
-COUNT_EN_RE = re.compile(r"(?i)\b(\d+)\s+(?:\w+\s+)?(?:tasks|measures|items)\b")
+COUNT_EN_RE = re.compile(r"(?i)\b(\d+)\s+(?:\w+\s+)?(?:tasks?|measures?|items?)\b")
+# a numbered item's quoted plan text ("1. 第9项：…《…八条》…"): the plan's words, not a count the answer states
+ITEM_TEXT_RE = re.compile(r"^(\s*\d+\.\s[^：\n]*：).*$", re.M)
 NUMBER_RE = re.compile(r"\d+")
 
 
@@ -193,7 +195,9 @@ NONE_RE = re.compile(r"没有[^。；，\n]{0,14}任务|\b(leads|is \S+ in) no t
 
 
 def stated_counts(text: str) -> set[int]:
-    """Counts the answer states: '共N项' if present, otherwise any 'N项' not preceded by 第."""
+    """Counts the answer states: '共N项' if present, otherwise any 'N项' not preceded by 第
+    (in the answer's own words: the plan text quoted in a numbered item is left out)."""
+    text = ITEM_TEXT_RE.sub(r"\1", text or "")
     t = nows(text)
     found = COUNT_TOTAL_RE.findall(t) or COUNT_ANY_RE.findall(t)
     english = {int(n) for n in COUNT_EN_RE.findall(text or "")}

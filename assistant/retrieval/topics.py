@@ -33,6 +33,13 @@ def _generic() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _help_words() -> frozenset[str]:
+    from ..answer.language import lexicon
+
+    return frozenset(w.lower() for w in lexicon()["help"]["words"])
+
+
+@lru_cache(maxsize=1)
 def _modifiers() -> frozenset[str]:
     from ..answer.language import lexicon
 
@@ -439,11 +446,15 @@ class TopicMatcher:
 
     def said_weight(self, text: str, task: Task) -> float:
         """The weight (IDF) of the rarest question word the task says whole: low when all it
-        says are words a quarter of the tasks say (外资, 企业)."""
+        says are words a quarter of the tasks say (外资, 企业). A kind of help (优惠, 补贴) is
+        what is asked of the topic, not the topic: it counts only when the question has nothing
+        else ("停车费有没有优惠" is not answered by a task granting some 优惠)."""
         doc = self.docs.get((task.plan_id, task.number), task.text)
+        words = [w for alt in self._terms(ALT_SPLIT_RE.sub(" ", text)) for w in alt]
+        if not all(w in _help_words() for w, _, _ in words):
+            words = [x for x in words if x[0] not in _help_words()]
         return max(
-            (self._weight(w, exp, subs) for alt in self._terms(ALT_SPLIT_RE.sub(" ", text))
-             for w, exp, subs in alt if self._word_score(doc, w, exp, []) >= 1.0),
+            (self._weight(w, exp, subs) for w, exp, subs in words if self._word_score(doc, w, exp, []) >= 1.0),
             default=0.0,
         )
 

@@ -216,6 +216,17 @@ def test_the_count_of_plans_left_unnamed_is_a_derived_count(monkeypatch: pytest.
         assert 4 in d.counts or lang == "zh"  # the English line states it: verification must know it
 
 
+def test_an_excerpt_is_never_cut_inside_quotation_marks() -> None:
+    text = "坚持以高质量发展为主线，围绕区域定位，" * 3 + "聚焦“智慧港口、绿色航运、现代物流”三大主题，推进开放。"
+    cut = C.excerpt(text, "聚焦 主题", limit=40, reach=480)
+    assert "“智慧港口、绿色航运、现代物流”" in cut
+    assert cut.count("“") == cut.count("”")
+
+
+def test_english_counts_agree_with_their_nouns() -> None:
+    assert (C._many(1, "task"), C._many(4, "task")) == ("1 task", "4 tasks")
+
+
 def test_an_excerpt_reaches_a_word_inside_the_asked_phrase() -> None:
     text = "推进企业增信担保改革。" * 12 + "支持互联网医疗发展，探索线上处方信息等互认制度。" + "建立健全制度。" * 5
     # the question's phrase ("开电子处方") is not in the text; its word 处方 is

@@ -82,6 +82,31 @@ def test_this_unit_and_this_item_point_at_the_previous_answer(assistant, store) 
     assert a.intent == "task_units" and [c.task_number for c in a.citations] == [first.citations[0].task_number]
 
 
+def test_follow_ups_that_count_time_or_widen_the_previous_answer(assistant, store) -> None:  # type: ignore[no-untyped-def]
+    # "一共多少项？" after a unit's list counts that list, not the plans' tasks
+    listed = ask(assistant, "县商务委在垫江牵头哪些任务？")
+    a = ask(assistant, "县商务委在垫江牵头哪些任务？", "一共多少项？")
+    assert a.intent == "unit_tasks" and a.citations == listed.citations
+    a = ask(assistant, "Which tasks does the Shizhu commerce commission lead?", "How many are there?")
+    assert a.intent == "unit_tasks" and f"leads {len(a.citations)} tasks" in a.answer
+    # "它的完成时限…" after a task asks that task's deadline
+    a = ask(assistant, "石柱第13项讲的是什么？", "它的完成时限是什么时候？")
+    assert (a.intent, [c.task_number for c in a.citations]) == ("task_units", [13])
+    # "这个单位还参与了哪些？" after a task's responsible unit: the tasks that unit supports
+    resp = store.task("shizhu-2022", 31).responsible
+    a = ask(assistant, "石柱第31项谁牵头？", "责任单位呢？", "这个单位还参与了哪些？")
+    assert a.intent == "unit_tasks" and resp[0] in a.summary and 31 in {c.task_number for c in a.citations}
+    # a task number typed with 项's homophone
+    assert [c.task_number for c in ask(assistant, "石柱第33向的牵头单位是谁").citations] == [33]
+
+
+def test_thanks_or_greetings_without_a_question_are_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
+    for text in ("Thank you! Have a nice day.", "OK thank you so much", "太感谢了，你真靠谱！",
+                 "Hi there, good morning!", "您好，想咨询点事"):
+        a = ask(assistant, text)
+        assert (a.status, a.intent, a.citations) == ("answered", "smalltalk", []), text
+
+
 def test_the_askers_own_case_asked_yes_or_no_is_what_applies(assistant) -> None:  # type: ignore[no-untyped-def]
     # "手里有几项专利" counts the asker's patents, not the plan's tasks; "有没有相关支持" about the
     # asker's case is answered by what fits it, not judged as a topic over every word said

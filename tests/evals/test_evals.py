@@ -144,6 +144,9 @@ def test_stated_counts() -> None:
     assert stated_counts("共 4 项：第2项、第5项") == {4}
     assert stated_counts("牵头三项任务，另有第十一项") == {3}
     assert stated_counts("见第31项") == set()
+    # the plan text quoted in a numbered item is not a count the answer states
+    assert stated_counts("县公安局 leads 1 task.\n1. Task 9：《柔性引才八条》等 [1]") == {1}
+    assert stated_counts("4 tasks concern “schools”:\n1. Task 6：办学。 [1]") == {4}
     assert count_metrics(
         answer("垫江2项，石柱5项"), {(DJ, 1), (DJ, 2), *((SZ, n) for n in range(5))}
     )["count_ok"]
