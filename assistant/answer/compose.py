@@ -412,7 +412,9 @@ def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     # one plan holds them all: say which, and that the other plans asked have none
     only = next(iter(per_plan)) if len(per_plan) == 1 and len(ctx.plans) > 1 else None
     none_in = [p for p in q.plan_ids if p not in per_plan] if only else []
-    if d.lang == "en":
+    if not ev.topic:  # every task of the plan(s)
+        _whole_plans(q, per_plan, ctx, d)
+    elif d.lang == "en":
         where = f" in {plan_label(ctx.plans[only], 'en')}" if only else ""
         lacking = (" (none in " + ", ".join(plan_label(ctx.plans[p], "en") for p in none_in) + ")") if none_in else ""
         d.say(f"{_many(len(tasks), 'task')}{where} {'concerns' if len(tasks) == 1 else 'concern'} “{_label(ev.topic)}”{lacking}:")
@@ -432,6 +434,21 @@ def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     hidden = [p for p in per_plan if p not in shown]
     if hidden:
         _more_plans(ctx, d, hidden, {p: len(ts) for p, ts in per_plan.items()}, export=False)
+
+
+def _whole_plans(q: Query, per_plan: dict[str, list[Task]], ctx: Context, d: Draft) -> None:
+    """The first line of a list of every task: how many each plan lists."""
+    total = sum(len(ts) for ts in per_plan.values())
+    if d.lang == "en":
+        parts = "; ".join(f"{plan_label(ctx.plans[p], 'en')} lists {_many(len(ts), 'task')}" for p, ts in per_plan.items())
+        d.say(f"{parts}:" if len(per_plan) == 1 else f"{len(per_plan)} plans list {_many(total, 'task')} ({parts}):")
+    elif len(per_plan) == 1:
+        p = next(iter(per_plan))
+        d.say(f"{plan_label(ctx.plans[p])}共列出 {total} 项任务，全部如下：")
+    else:
+        d.counts.add(len(per_plan))
+        split = "，".join(f"{plan_label(ctx.plans[p])} {len(ts)} 项" for p, ts in per_plan.items())
+        d.say(f"{len(per_plan)} 个方案共列出 {total} 项任务（{split}），全部如下：")
 
 
 def _grouped_by_plan(tasks: list[Task], terms: str, ctx: Context, d: Draft, counts: bool) -> None:

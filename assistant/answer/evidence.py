@@ -253,7 +253,8 @@ def gather_topic(store: IndexStore, q: Query, within: list[Task] | None = None) 
     groups = []
     for pid in q.plan_ids:
         pool = [t for t in (within or store.plan_tasks(pid)) if t.plan_id == pid]
-        tasks = tuple(t for t in pool if m.matches(focus, t))
+        # no topic ("垫江方案都有哪些任务？"): every task, in the plan's order
+        tasks = tuple(t for t in pool if not topic or m.matches(focus, t))
         if tasks:
             groups.append(TaskGroup("topic", pid, tasks))
     if groups:

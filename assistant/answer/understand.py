@@ -324,6 +324,9 @@ def _classify(
         return {"intent": "topic"}  # "跟金融有关的任务有哪几项？": the topic's tasks, counted
     if fact and not q.units:
         return {"intent": "plan_facts", "fact": fact}
+    whole = not q.topic and not q.units and rx("whole_list").search(text) and not rx("differ").search(text)
+    if whole:
+        return {"intent": "topic"}  # "垫江方案都有哪些任务？": every task of the plan(s), in order
     if pattern("out_of_scope", "chores").search(text) and not (q.units or fact):
         return {"intent": "out_of_scope"}
     differ = rx("differ").search(text)

@@ -100,6 +100,16 @@ def test_follow_ups_that_count_time_or_widen_the_previous_answer(assistant, stor
     assert [c.task_number for c in ask(assistant, "石柱第33向的牵头单位是谁").citations] == [33]
 
 
+def test_a_request_for_every_task_lists_the_whole_plan(assistant, store) -> None:  # type: ignore[no-untyped-def]
+    every = [t.number for t in store.plan_tasks("dianjiang-2021")]
+    for text in ("垫江方案都有哪些任务？", "列出垫江方案的全部任务", "List all tasks in the Dianjiang plan."):
+        a = ask(assistant, text)
+        assert a.status == "answered" and [c.task_number for c in a.citations] == every, text
+        assert str(len(every)) in a.summary
+    both = ask(assistant, "两个方案一共有哪些任务？")
+    assert len(both.citations) == sum(len(store.plan_tasks(p)) for p in store.plans)
+
+
 def test_thanks_or_greetings_without_a_question_are_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
     for text in ("Thank you! Have a nice day.", "OK thank you so much", "太感谢了，你真靠谱！",
                  "Hi there, good morning!", "您好，想咨询点事"):
