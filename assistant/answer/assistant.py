@@ -21,7 +21,7 @@ from ..retrieval.retrieve import synonyms_version
 from ..retrieval.store import IndexStore, StoreHolder
 from ..settings import Settings
 from . import compose as C
-from .evidence import Evidence, gather_listed, gather_topic, gather_unit_tasks
+from .evidence import Evidence, gather_listed, gather_topic, gather_unit_tasks, matcher
 from .intents import INTENTS
 from .suggest import suggest
 from .understand import Query, rx, understand, with_answer_units
@@ -237,8 +237,9 @@ class Assistant:
         back at the previous answer ("其中…"), that answer's query and evidence."""
         previous: Query | None = None
         chain: list[Query] = []
+        fix = matcher(store).sound_corrected  # 直拨带货 → 直播带货: a plan term mistyped by sound
         for text in turns[-4:]:
-            previous = understand(text, store.plans, store.registry, plan_id, previous)
+            previous = understand(fix(text), store.plans, store.registry, plan_id, previous)
             chain.append(previous)
         query = chain[-1]
         before = None

@@ -312,7 +312,9 @@ def gather_compare(store: IndexStore, q: Query) -> Evidence:
         only = []
         for t, (match, sim) in zip(per_plan[pid], closest[i], strict=True):
             if match is not None and sim >= 0.5:
-                if i > 0 and all(b is not t for _, b in pairs):
+                if i == 0:
+                    pairs.append((t, match))  # the first plan's task and its closest counterpart
+                elif all(b is not t for _, b in pairs):
                     pairs.append((match, t))  # every later plan's task that the first plan shares
             else:
                 only.append(t)

@@ -277,8 +277,10 @@ def understand_turn(
         )
         # an anaphor points back only when the turn has no topic of its own ("它的责任单位呢？"),
         # not in "“…”这项由谁牵头？", where it points at the quoted words
-        if (elliptical or rx("subset").search(text) or rx("ordinal").search(text)
-                or (rx("anaphora").search(text) and not topic)):
+        # "其中X在B县牵头了哪些？" names a unit and another plan: a question of its own
+        elsewhere = bool(units and mentioned and set(mentioned) - set(previous.plan_ids))
+        if (elliptical or (rx("subset").search(text) and not elsewhere) or rx("ordinal").search(text)
+                or (rx("anaphora").search(text) and not topic and not elsewhere)):
             return _follow_up(base, previous, mentioned, role, registry, text)
         if (topic and not units and not numbers and rx("swap").search(text)
                 and previous.intent in ("compare", "topic", "applies")

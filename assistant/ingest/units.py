@@ -237,7 +237,8 @@ ORG_PHRASE_RE = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:中心|局|委|办)")
 
 
 @lru_cache(maxsize=8192)
-def _sound(ch: str) -> str:
+@lru_cache(maxsize=None)
+def toneless(ch: str) -> str:
     """A character's toneless pinyin (its first reading)."""
     from pypinyin import lazy_pinyin
 
@@ -410,11 +411,11 @@ class UnitRegistry:
                     continue
                 for name in {u.name, *(a for a in u.aliases if 3 <= len(a) <= 5)}:
                     if len(name) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", name):
-                        sounds.setdefault(" ".join(_sound(ch) for ch in name), set()).add(name)
+                        sounds.setdefault(" ".join(toneless(ch) for ch in name), set()).add(name)
             self._sounds = sounds
             self._sound_lengths = sorted({len(k.split()) for k in sounds}, reverse=True)
         # each character's sound once (a character's own reading: names and text alike)
-        sound = [_sound(ch) if "\u4e00" <= ch <= "\u9fff" else "" for ch in text]
+        sound = [toneless(ch) if "\u4e00" <= ch <= "\u9fff" else "" for ch in text]
         for n in self._sound_lengths:
             for start in range(len(text) - n + 1):
                 if not all(sound[start:start + n]) or text[start:start + n] in self._index:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from ..ingest.units import toneless
 from ..records import Task
 from .retrieve import _has_word, synonym_pairs
 from .store import IndexStore
@@ -155,6 +156,8 @@ class TopicMatcher:
     _joined: str | None = None
     _starts: list[int] = field(default_factory=list)
     _said: dict[str, bool] = field(default_factory=dict)
+    _sounds: dict[str, set[str]] | None = None  # toneless pinyin of the plans' 3- and 4-character runs
+    _corrected: dict[str, str] = field(default_factory=dict)
     _weighted_cache: dict[str, list[tuple[list[tuple[str, set[str], list[str]]], list[float], float]]] = field(
         default_factory=dict
     )
@@ -169,6 +172,41 @@ class TopicMatcher:
             words.update((word, term))
         self._vocab = frozenset(w for w in words if not w.isascii() and len(w) >= 3)
         self._glossary = frozenset(w for w in words if not w.isascii())
+
+    def sound_corrected(self, text: str) -> str:
+        """A plan term typed with one character that sounds the same (直拨带货 for 直播带货: what
+        pinyin input produces). A run of 3–4 Chinese characters the plans never print becomes
+        the one run of theirs with the same toneless pinyin and one character changed; nothing
+        changes when no run, or more than one, fits."""
+        hit = self._corrected.get(text)
+        if hit is not None:
+            return hit
+        if self._sounds is None:
+            # the plans' own terms: words of four characters or more as the segmenter cuts the
+            # plans, and the glossary's words of three or more the plans print
+            jieba = _jieba()
+            terms = {w for w in jieba.cut(self.corpus) if len(w) >= 4 and re.fullmatch(r"[\u4e00-\u9fff]+", w)}  # type: ignore[attr-defined]
+            terms |= {w for w in self._vocab if w in self.corpus and re.fullmatch(r"[\u4e00-\u9fff]+", w)}
+            self._sounds = {}
+            for w in terms:
+                self._sounds.setdefault(" ".join(toneless(ch) for ch in w), set()).add(w)
+        out = text
+        lengths = sorted({len(k.split()) for k in self._sounds}, reverse=True)
+        for run in re.findall(r"[\u4e00-\u9fff]{3,}", text):
+            sound = [toneless(ch) for ch in run]
+            for n in lengths:
+                for i in range(len(run) - n + 1):
+                    window = run[i:i + n]
+                    if window in self.corpus:
+                        continue
+                    fits = self._sounds.get(" ".join(sound[i:i + n]), set())
+                    fit = next(iter(fits)) if len(fits) == 1 else ""
+                    if fit and sum(a != b for a, b in zip(fit, window, strict=True)) == 1:
+                        out = out.replace(window, fit)
+        if len(self._corrected) > MEMO_WORDS:
+            self._corrected.clear()
+        self._corrected[text] = out
+        return out
 
     def _words(self, piece: str) -> list[str]:
         """Content words of a piece, the glossary's words kept whole: the longest glossary
