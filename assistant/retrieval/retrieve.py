@@ -71,19 +71,53 @@ def synonyms_version(store: IndexStore) -> int:
 
 
 def _has_word(text: str, word: str) -> bool:
-    """Chinese words match as substrings, Latin words only as whole words."""
-    if word.isascii():  # a whole-word match is a substring first (a cheap test for most words)
-        return word in text and _whole_word(word).search(text) is not None
+    """Chinese words match as substrings, Latin words only as whole words, whichever way the
+    asker joins a compound ("live-stream" = "live stream" = "livestream", see `_whole_word`)."""
+    if word.isascii():  # a whole-word match is a substring of the joined-up text first (cheap)
+        return _joined(word) in _joined(text) and _whole_word(word).search(text) is not None
     return word in text
+
+
+LATIN_JOINERS_RE = re.compile(r"[\s\-\u2010\u2011\u2012\u2013]+")  # space, hyphen and dashes
+LATIN_JOINER = r"(?:\s*[\-\u2010\u2011\u2012\u2013]\s*|\s+)?"  # between two parts: nothing, a space or a hyphen
+LATIN_HYPHEN = r"[\-\u2010\u2011]?"  # inside a part: nothing or a hyphen ("e-commerce", "ecommerce")
+LATIN_PART_MIN = 3  # a space may split a one-word entry only into parts this long ("live stream")
+
+
+def latin_key(text: str) -> str:
+    """A Latin word or phrase with its spaces and hyphens taken out: the form its spelling
+    variants share ("high-tech", "high tech" and "hightech" are all "hightech")."""
+    return LATIN_JOINERS_RE.sub("", text.lower())
+
+
+@lru_cache(maxsize=65536)  # the glossary's words and the texts they are looked for in
+def _joined(text: str) -> str:
+    return latin_key(text)
 
 
 @lru_cache(maxsize=4096)
 def _whole_word(word: str) -> re.Pattern[str]:
     """A Latin word or phrase as a whole word: bounded by non-letters (\\b fails beside 汉字,
     which count as word characters), its last word in any of the regular inflections
-    (patent → patented, punish → punishing, infringe → infringement)."""
+    (patent → patented, punish → punishing, infringe → infringement).
+
+    Compounds are spelt three ways, and each entry matches all of them: where the entry has a
+    space or hyphen the text may have either or nothing ("live stream" finds "livestream"); a
+    one-word entry may be split by a hyphen anywhere ("ecommerce" finds "e-commerce") or by a
+    space between two parts of at least three letters ("livestream" finds "live stream", but
+    "son" does not find "what's on")."""
+    parts = [p for p in LATIN_JOINERS_RE.split(word) if p]
+    pieces = []
+    for k, part in enumerate(parts):
+        if k:
+            pieces.append(LATIN_JOINER)
+        for i, ch in enumerate(part):
+            if i:
+                inner = i >= LATIN_PART_MIN and len(part) - i >= LATIN_PART_MIN
+                pieces.append(LATIN_JOINER if inner else LATIN_HYPHEN)
+            pieces.append(re.escape(ch))
     tail = "(?:s|es|d|ed|ing|ment|ments)?" if re.search(r"[a-z]{4}$", word) else ""
-    return re.compile(rf"(?<![a-z]){re.escape(word)}{tail}(?![a-z])")
+    return re.compile(rf"(?<![a-z]){''.join(pieces)}{tail}(?![a-z])")
 
 
 def synonym_pairs(synonyms_file: Path) -> tuple[tuple[str, str], ...]:
@@ -99,8 +133,24 @@ def expand_query(text: str, synonyms_file: Path) -> str:
 @lru_cache(maxsize=4096)
 def _expand(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     low = text.lower()
-    extra = [term for word, term in pairs if _has_word(low, word) and term not in text]
+    said = [(word, term) for word, term in pairs if _has_word(low, word)]
+    inside = within_phrases(low, [word for word, _ in said])
+    extra = [term for word, term in said if word not in inside and term not in text]
     return text + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
+
+
+def within_phrases(text: str, words: Sequence[str]) -> set[str]:
+    """Of the Latin glossary words a text says, those it says only inside a longer glossary
+    phrase it also says: "permit" in "work permit" means 工作许可, not 审批 (the phrase's term
+    only, as in topic matching)."""
+    latin = [w for w in dict.fromkeys(words) if w.isascii()]
+    spans = {w: [m.span() for m in _whole_word(w).finditer(text)] for w in latin}
+    out = set()
+    for w in latin:
+        longer = [s for v in latin if len(latin_key(v)) > len(latin_key(w)) for s in spans[v]]
+        if spans[w] and all(any(a <= x and y <= b for a, b in longer) for x, y in spans[w]):
+            out.add(w)
+    return out
 
 
 def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -> list[Hit]:

@@ -19,9 +19,20 @@ from pathlib import Path
 
 from ..ingest.units import toneless
 from ..records import Task
-from .retrieve import _has_word, synonym_pairs
+from .retrieve import (
+    LATIN_JOINERS_RE,
+    LATIN_PART_MIN,
+    _has_word,
+    latin_key,
+    synonym_pairs,
+    within_phrases,
+)
 from .store import IndexStore
 
+LATIN_RUN_RE = re.compile(r"[a-z]+(?:(?:\s+|\s*[\-\u2010\u2011]\s*)[a-z]+)*")  # Latin words with spaces or hyphens between
+LATIN_SEP_RE = re.compile(r"(\s*[\-\u2010\u2011]\s*|\s+)")
+LATIN_RUN = 3  # at most this many written words make one glossary word ("e-com-merce" is not asked)
+LATIN_TAILS = ("s", "es", "d", "ed", "ing")
 FUNCTION_CHARS = set("那这哪要找去的了吗呢吧啊呀还就也都又再可能会是有在和与及或把被给让对向从该此其么个些想请问")
 ALT_SPLIT_RE = re.compile(r"[、/]|以及|\bor\b|\band\b|和|或|及|与")  # 或者 is 或 + 者
 
@@ -75,6 +86,24 @@ def content_words(text: str) -> list[str]:
             continue
         out.append(w)
     return list(dict.fromkeys(out))
+
+
+def _inside(a: str, b: str) -> bool:
+    """a is part of b; Latin words however their compounds are joined ("livestream" is
+    inside "live-stream sales")."""
+    return latin_key(a) in latin_key(b) if a.isascii() and b.isascii() else a in b
+
+
+def _part_of(w: str, phrase: str) -> bool:
+    """A Latin word is one or more whole words of a longer glossary phrase, spaces and hyphens
+    aside: "tech" and "hightech" are part of "high-tech enterprise", "techno" is not."""
+    if not (w.isascii() and phrase.isascii()):
+        return False
+    parts = [p for p in LATIN_JOINERS_RE.split(phrase.lower()) if p]
+    key = latin_key(w)
+    if len(parts) < 2 or key == "".join(parts):
+        return False
+    return any("".join(parts[i:j]) == key for i in range(len(parts)) for j in range(i + 1, len(parts) + 1))
 
 
 def _occurrences(text: str, word: str) -> list[int]:
@@ -172,6 +201,39 @@ class TopicMatcher:
             words.update((word, term))
         self._vocab = frozenset(w for w in words if not w.isascii() and len(w) >= 3)
         self._glossary = frozenset(w for w in words if not w.isascii())
+        # the glossary's Latin words as one word each ("high-tech" of "high-tech enterprise" is
+        # "hightech"): however a question joins one, it is read as that one word
+        self._latin = frozenset(latin_key(p) for w, _ in self.pairs if w.isascii() for p in w.split())
+
+    def _latin_words(self, piece: str) -> str:
+        """The piece with each Latin compound the glossary knows written as one word, however
+        the asker joined it ("live-stream", "live stream" → "livestream"; "high tech" →
+        "hightech"), so every spelling counts as the same words."""
+        def joinable(words: list[str], hyphens: list[bool]) -> bool:
+            # as in matching: a space joins only parts of three letters or more ("a broad" is
+            # not "abroad"), a hyphen joins any ("e-commerce")
+            return self._known_latin("".join(words)) and all(
+                h or min(len(a), len(b)) >= LATIN_PART_MIN
+                for a, b, h in zip(words, words[1:], hyphens, strict=False)
+            )
+
+        def join(run: re.Match[str]) -> str:
+            split = LATIN_SEP_RE.split(run.group(0))
+            words, hyphens = split[::2], [not sep.isspace() for sep in split[1::2]]
+            out, i = [], 0
+            while i < len(words):
+                j = next((j for j in range(min(len(words), i + LATIN_RUN), i + 1, -1)
+                          if joinable(words[i:j], hyphens[i:j - 1])), i + 1)
+                out.append("".join(words[i:j]))
+                i = j
+            return " ".join(out)
+
+        return LATIN_RUN_RE.sub(join, piece) if self._latin else piece
+
+    def _known_latin(self, key: str) -> bool:
+        return key in self._latin or any(
+            key.endswith(tail) and key[: -len(tail)] in self._latin for tail in LATIN_TAILS
+        )
 
     def sound_corrected(self, text: str) -> str:
         """A plan term typed with one character that sounds the same (直拨带货 for 直播带货: what
@@ -259,6 +321,7 @@ class TopicMatcher:
             jieba = _jieba()
             alts = []
             for piece in ALT_SPLIT_RE.split(text.lower()):
+                piece = self._latin_words(piece)
                 words = []
                 joined = piece.replace(" ", "")
                 # everyday phrases the synonyms name ("外国工程师" → 外籍高层次人才) lend their plan
@@ -279,14 +342,14 @@ class TopicMatcher:
                     # a phrase inside a word the plans print as it is (医药 in 中医药) is not
                     # what the word means: it lends nothing
                     exp = {term for word, term in phrases
-                           if w in word or (word in w and not (w != word and self._in_corpus(w)))}
+                           if _inside(w, word) or (_inside(word, w) and not (w != word and self._in_corpus(w)))}
                     if w in spans:
                         a, b = spans[w]
                         exp |= {term for word, term, x, y in phrase_spans
                                 if x < b and a < y and not (a <= x and y <= b) and not (x <= a and b <= y)}
                     # an English word inside a phrase the glossary maps ("green" in "green
                     # finance") means that phrase's term only, not its own domain (绿色通道)
-                    in_phrase = {term for word, term in phrases if w.isascii() and w in word.split() and word != w}
+                    in_phrase = {term for word, term in phrases if _part_of(w, word)}
                     if in_phrase:
                         exp = set(in_phrase)
                     if topical:
@@ -473,10 +536,10 @@ class TopicMatcher:
         those the text does not already say."""
         low = text.lower()
         joined = low.replace(" ", "")
-        return tuple(dict.fromkeys(
-            term for word, term in self.pairs
-            if (_has_word(low, word) if word.isascii() else word in joined) and term not in joined
-        ))
+        said = [(word, term) for word, term in self.pairs
+                if (_has_word(low, word) if word.isascii() else word in joined)]
+        inside = within_phrases(low, [word for word, _ in said])  # "permit" of "work permit"
+        return tuple(dict.fromkeys(term for word, term in said if word not in inside and term not in joined))
 
     def term_weight(self, term: str) -> float:
         """The weight (IDF) of one plan term over the tasks."""
