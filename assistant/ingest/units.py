@@ -237,7 +237,6 @@ ORG_PHRASE_RE = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:中心|局|委|办)")
 
 
 @lru_cache(maxsize=8192)
-@lru_cache(maxsize=None)
 def toneless(ch: str) -> str:
     """A character's toneless pinyin (its first reading)."""
     from pypinyin import lazy_pinyin
