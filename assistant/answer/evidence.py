@@ -253,7 +253,7 @@ def gather_topic(store: IndexStore, q: Query, within: list[Task] | None = None) 
     groups = []
     for pid in q.plan_ids:
         pool = [t for t in (within or store.plan_tasks(pid)) if t.plan_id == pid]
-        # no topic ("垫江方案都有哪些任务？"): every task, in the plan's order
+        # no topic ("A县方案都有哪些任务？"): every task, in the plan's order
         tasks = tuple(t for t in pool if not topic or m.matches(focus, t))
         if tasks:
             groups.append(TaskGroup("topic", pid, tasks))

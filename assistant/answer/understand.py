@@ -328,7 +328,7 @@ def _classify(
         return {"intent": "plan_facts", "fact": fact}
     whole = not q.topic and not q.units and rx("whole_list").search(text) and not rx("differ").search(text)
     if whole:
-        return {"intent": "topic"}  # "垫江方案都有哪些任务？": every task of the plan(s), in order
+        return {"intent": "topic"}  # "A县方案都有哪些任务？": every task of the plan(s), in order
     if pattern("out_of_scope", "chores").search(text) and not (q.units or fact):
         return {"intent": "out_of_scope"}
     differ = rx("differ").search(text)

@@ -58,6 +58,7 @@ def _modifiers() -> frozenset[str]:
     return frozenset(w.lower() for w in lexicon()["modifiers"]["words"])
 
 
+QUOTED_NAME_RE = re.compile(r"“[^”]{1,20}”")  # a name the plan quotes (“绿色通道”, “非禁即入”)
 MEMO_WORDS = 100_000  # words whose document frequency / corpus presence is kept
 GENERIC_HEADS = ("业务", "行业", "产业")  # heads that add nothing to the domain word before them
 ALL_PARTS = "\x00all"  # marks the parts of a two-domain word: every part must be said
@@ -187,6 +188,7 @@ class TopicMatcher:
     _said: dict[str, bool] = field(default_factory=dict)
     _sounds: dict[str, set[str]] | None = None  # toneless pinyin of the plans' 3- and 4-character runs
     _corrected: dict[str, str] = field(default_factory=dict)
+    _bare: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     _weighted_cache: dict[str, list[tuple[list[tuple[str, set[str], list[str]]], list[float], float]]] = field(
         default_factory=dict
     )
@@ -441,12 +443,25 @@ class TopicMatcher:
                 self._idf[key] = math.log((n + 1) / (df + 1)) + 1.0 if df else 1.0
         return self._idf[key]
 
-    @staticmethod
-    def _word_score(doc: str, word: str, exp: set[str], subs: list[str]) -> float:
-        if (word in doc if not word.isascii() else False) or any(e in doc for e in exp):
+    def _doc(self, task: Task) -> tuple[str, str]:
+        """The task's words and headings; and the same with quoted names taken out."""
+        key = (task.plan_id, task.number)
+        hit = self._bare.get(key)
+        if hit is None:
+            doc = self.docs.get(key, task.text)
+            hit = self._bare[key] = (doc, QUOTED_NAME_RE.sub(" ", doc))
+        return hit
+
+    def _word_score(self, doc: tuple[str, str], word: str, exp: set[str], subs: list[str]) -> float:
+        def says(needle: str) -> bool:
+            # a domain word inside a quoted name is part of that name: 绿色 in “绿色通道” (a
+            # fast lane) says nothing of green finance
+            return needle in (doc[1] if needle in self.categories else doc[0])
+
+        if (says(word) if not word.isascii() else False) or any(says(e) for e in exp):
             return 1.0
         if subs:
-            said = sum(1 for s in subs if s in doc) / len(subs)
+            said = sum(1 for s in subs if says(s)) / len(subs)
             if said:  # part of a long word the plans never print whole (体育赛事 → 体育)
                 return 0.6 + 0.2 * said  # never a full word: 重庆队 is not 重庆
         return 0.0
@@ -484,7 +499,7 @@ class TopicMatcher:
 
     def scores(self, text: str, task: Task, topical: bool = False) -> list[tuple[float, float, int]]:
         """Per alternative: (weighted share said, words fully or partly said, words)."""
-        doc = self.docs.get((task.plan_id, task.number), task.text)
+        doc = self._doc(task)
         out = []
         for alt, weights, total in self._weighted(text, topical):
             if not total:
@@ -550,7 +565,7 @@ class TopicMatcher:
         says are words a quarter of the tasks say (外资, 企业). A kind of help (优惠, 补贴) is
         what is asked of the topic, not the topic: it counts only when the question has nothing
         else ("停车费有没有优惠" is not answered by a task granting some 优惠)."""
-        doc = self.docs.get((task.plan_id, task.number), task.text)
+        doc = self._doc(task)
         words = [w for alt in self._terms(ALT_SPLIT_RE.sub(" ", text)) for w in alt]
         if not all(w in _help_words() for w, _, _ in words):
             words = [x for x in words if x[0] not in _help_words()]
