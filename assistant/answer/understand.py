@@ -291,6 +291,12 @@ def understand_turn(
             return replace(base, intent=previous.intent, plan_ids=mentioned or previous.plan_ids,
                            follow_up=True)
     q = replace(base, **_classify(base, plans, mentioned, role))
+    block = rx("block_frame").search(text)
+    if (q.intent == "topic" and block and q.topic and not framed and not named
+            and (inner := topic_words(block.group(1), mentions, plans))):
+        # "我们公司做外贸独立站…，网站备案这块有哪些新办法？": a list's topic is the clause's
+        # words before 这块/方面, not the asker's story around them
+        q = replace(q, topic=inner, focus=focus_text(block.group(1), mentions, plans))
     if (q.intent == "compare" and len(q.plan_ids) == 1 and previous is not None
             and previous.intent not in ("out_of_scope", "smalltalk")
             and set(previous.plan_ids) - set(q.plan_ids)):

@@ -59,7 +59,8 @@ def _modifiers() -> frozenset[str]:
 
 
 QUOTED_NAME_RE = re.compile(r"“[^”]{1,20}”")  # a name the plan quotes (“绿色通道”, “非禁即入”)
-MEMO_WORDS = 100_000  # words whose document frequency / corpus presence is kept
+MEMO_WORDS = 100_000
+UNSEEN_NOUN_WEIGHT = math.log(20) + 1  # as much as a word one task in twenty says  # words whose document frequency / corpus presence is kept
 GENERIC_HEADS = ("业务", "行业", "产业")  # heads that add nothing to the domain word before them
 ALL_PARTS = "\x00all"  # marks the parts of a two-domain word: every part must be said
 MODIFIER_SHARE = 0.2  # a policy verb beside a domain word weighs this much of its IDF
@@ -71,6 +72,17 @@ def _jieba() -> object:
 
     jieba.setLogLevel(60)
     return jieba
+
+
+@lru_cache(maxsize=8192)
+def _is_noun(word: str) -> bool:
+    """The segmenter's part-of-speech dictionary reads the word as one noun (垃圾, 网吧, 落户),
+    not a verb, adverb or phrase (直接, 算了, 不问)."""
+    import jieba.posseg
+
+    _jieba()
+    cut = jieba.posseg.lcut(word)
+    return len(cut) == 1 and (cut[0].flag.startswith("n") and cut[0].flag not in ("nr", "ns") or cut[0].flag == "vn")
 
 
 def content_words(text: str) -> list[str]:
@@ -437,11 +449,22 @@ class TopicMatcher:
             n = len(self.docs)
             if word.isascii() and not exp:
                 self._idf[key] = 0.0
+            elif not df and self.unseen_noun(word, exp, subs):
+                # a thing no plan speaks of (垃圾, 网吧): it weighs like a rare word, so a task
+                # saying the rest of the question is not about it
+                self._idf[key] = UNSEEN_NOUN_WEIGHT
             else:
                 # a word no task says weighs like a common one: it may be a stray word of
-                # the asker's ("老师", "看看") as well as a thing the plans do not cover
+                # the asker's ("看看", "直接") as well as a thing the plans do not cover
                 self._idf[key] = math.log((n + 1) / (df + 1)) + 1.0 if df else 1.0
         return self._idf[key]
+
+    def unseen_noun(self, word: str, exp: set[str], subs: list[str]) -> bool:
+        """A noun of two or more characters that no plan prints, maps to no plan term and has
+        no part the plans print (公租房's 租房, 垃圾, 网吧 — not 大学生, whose 大学 they print)."""
+        return (len(word) >= 2 and not word.isascii() and not exp and word not in _generic()
+                and not self._in_corpus(word) and not any(self._in_corpus(x) for x in subs)
+                and _is_noun(word))
 
     def _doc(self, task: Task) -> tuple[str, str]:
         """The task's words and headings; and the same with quoted names taken out."""

@@ -110,6 +110,27 @@ def test_a_request_for_every_task_lists_the_whole_plan(assistant, store) -> None
     assert len(both.citations) == sum(len(store.plan_tasks(p)) for p in store.plans)
 
 
+def test_topics_the_plans_never_speak_of_are_not_covered(assistant) -> None:  # type: ignore[no-untyped-def]
+    # a thing no plan names (公租房, 垃圾) weighs like a rare word: a task saying only the
+    # question's other words (条件, 分类) is not on its topic
+    for text in ("两个县的公租房怎么申请，需要什么条件？", "饭店的垃圾分类有什么规定？"):
+        assert ask(assistant, text).status == "not_covered", text
+
+
+def test_a_domain_word_inside_a_quoted_name_is_not_that_domain(assistant, store) -> None:  # type: ignore[no-untyped-def]
+    # “绿色通道” (a fast lane) is no green-finance measure
+    quoted = {(t.plan_id, t.number) for p in store.plans for t in store.plan_tasks(p) if "“绿色通道”" in t.text}
+    assert quoted
+    a = ask(assistant, "和绿色低碳、新能源有关的任务有哪些")
+    assert a.status == "answered" and not quoted & {(c.plan_id, c.task_number) for c in a.citations}
+
+
+def test_a_plan_term_mistyped_by_sound_is_read_as_the_term(assistant, store) -> None:  # type: ignore[no-untyped-def]
+    right = ask(assistant, "想在石柱搞直播带货卖点土特产，县里有扶持吗")
+    typo = ask(assistant, "想在石柱搞直拨带货卖点土特产，县里有扶持吗")
+    assert typo.status == "answered" and typo.citations == right.citations
+
+
 def test_thanks_or_greetings_without_a_question_are_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
     for text in ("Thank you! Have a nice day.", "OK thank you so much", "太感谢了，你真靠谱！",
                  "Hi there, good morning!", "您好，想咨询点事"):
