@@ -292,7 +292,7 @@ def understand_turn(
                            follow_up=True)
     q = replace(base, **_classify(base, plans, mentioned, role))
     block = rx("block_frame").search(text)
-    if (q.intent == "topic" and block and q.topic and not framed and not named
+    if (q.intent == "topic" and block and q.topic and not framed and not named and not FOR_INSTANCE_RE.search(text)
             and (inner := topic_words(block.group(1), mentions, plans))):
         # "我们公司做外贸独立站…，网站备案这块有哪些新办法？": a list's topic is the clause's
         # words before 这块/方面, not the asker's story around them

@@ -82,7 +82,7 @@ def _is_noun(word: str) -> bool:
 
     _jieba()
     cut = jieba.posseg.lcut(word)
-    return len(cut) == 1 and (cut[0].flag.startswith("n") and cut[0].flag not in ("nr", "ns") or cut[0].flag == "vn")
+    return len(cut) == 1 and ((cut[0].flag.startswith("n") and cut[0].flag not in ("nr", "ns")) or cut[0].flag == "vn")
 
 
 def content_words(text: str) -> list[str]:
@@ -440,7 +440,9 @@ class TopicMatcher:
         """Inverse document frequency over the tasks: words every task says (优化, 推进) weigh
         little, rare ones (售电, 区块链) much. A Latin word the glossary cannot map says nothing
         we could match and weighs 0; a Chinese word no task says weighs like a common one."""
-        key = f"w:{word}"
+        # the weight depends on what the word maps to here ("foreign" alone maps to nothing,
+        # in "foreign national" to 外籍): kept per word and mapping, not per word
+        key = f"w:{word}|{','.join(sorted(exp))}|{','.join(subs)}"
         if key not in self._idf:
             needles = ({word} if not word.isascii() else set()) | exp
             df = self._df(needles) if needles else 0

@@ -168,3 +168,23 @@ def test_a_phrase_cut_into_single_characters_is_still_a_word() -> None:
     m = TopicMatcher({("p", n): t for n, t in texts.items()}, "".join(texts.values()),
                      (("卖电", "售电业务"),), {})
     assert m.support("做卖电的生意", Task("p", 1, "", texts[1], (), ("某局",), (), "责任单位", "", "", 1, 1)) >= 1.0
+
+
+def test_a_words_weight_depends_on_what_it_maps_to_not_on_what_was_asked_before() -> None:
+    # "finance" alone maps to 金融 (a word the tasks say); inside no phrase it maps to nothing.
+    # Its weight must follow the mapping each time, whatever order questions come in.
+    def fresh() -> TopicMatcher:
+        return TopicMatcher({("p", n): t for n, t in TEXTS.items()}, "".join(TEXTS.values()), PAIRS, CATEGORIES)
+
+    alone, first = fresh(), fresh()
+    first._weight("finance", {"金融"}, [])
+    assert first._weight("finance", set(), []) == alone._weight("finance", set(), []) == 0.0
+    assert first._weight("finance", {"金融"}, []) > 0
+
+
+def test_a_domain_word_in_a_quoted_name_is_part_of_the_name() -> None:
+    texts = {1: "为外国人才提供人才签证和“绿色通道”服务。", 2: "支持企业发行绿色债券，发展绿色金融。"}
+    cats = {"绿色": ("绿色", "绿色债券", "碳")}
+    m = TopicMatcher({("p", n): t for n, t in texts.items()}, "".join(texts.values()), (), cats)
+    hits = {n for n, t in texts.items() if m.matches("绿色", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
+    assert hits == {2}
