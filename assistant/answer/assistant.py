@@ -240,13 +240,15 @@ class Assistant:
         fix = matcher(store).sound_corrected  # 直拨带货 → 直播带货: a plan term mistyped by sound
         for text in turns[-4:]:
             previous = understand(fix(text), store.plans, store.registry, plan_id, previous)
+            if previous.their_units and not previous.units and chain:
+                # "这个单位…": the units of the task the answer before it gave, so that later
+                # turns ("一共多少项？") inherit them too
+                ev = self._evidence_at(store, chain, len(chain) - 1)
+                if ev.status == "answered" and ev.tasks():
+                    previous = with_answer_units(previous, ev.tasks()[0], store.registry)
             chain.append(previous)
         query = chain[-1]
         before = None
-        if query.their_units and len(chain) > 1:
-            ev = self._evidence_at(store, chain, len(chain) - 2)
-            if ev.status == "answered" and ev.tasks():
-                query = with_answer_units(query, ev.tasks()[0], store.registry)
         if query.subset and len(chain) > 1:
             j = len(chain) - 2
             while query.ordinal and j > 0 and chain[j].ordinal:

@@ -74,6 +74,8 @@ def test_this_unit_and_this_item_point_at_the_previous_answer(assistant, store) 
     a = ask(assistant, "石柱第48项谁牵头？", "这个单位在石柱还牵头了哪些任务？")
     leads = {t.number for t in store.plan_tasks("shizhu-2022") if set(lead) & set(t.lead)}
     assert a.intent == "unit_tasks" and {c.task_number for c in a.citations} == leads and len(leads) > 1
+    a = ask(assistant, "石柱第48项谁牵头？", "这个单位在石柱还牵头了哪些任务？", "一共多少项？")
+    assert a.intent == "unit_tasks" and {c.task_number for c in a.citations} == leads
     a = ask(assistant, "Who leads Shizhu task 48?", "Which other tasks does this department lead?")
     assert a.intent == "unit_tasks" and {c.task_number for c in a.citations} == leads
     # "这项谁负责落实？" after a list of measures: the first (best) one, not a new search for 落实
