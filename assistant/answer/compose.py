@@ -193,7 +193,9 @@ def _reach_words(terms: str) -> tuple[str, ...]:
     """The words an excerpt must reach: the terms as given, then their content words ("开电子处方"
     → 处方, printed as 线上处方信息). Kept per terms: every item of a list shares them."""
     words = re.split(r"[\s、]+", terms)
-    return (*words, *content_words(" ".join(words)))
+    # the topic's words together too: 发展主题 is first printed later than 发展 or 主题 alone
+    joined = ["".join(words)] if len(words) > 1 and len("".join(words)) <= 8 else []
+    return (*words, *joined, *content_words(" ".join(words)))
 
 
 def _boundary(text: str, at_least: int, marks: str) -> int:

@@ -34,7 +34,7 @@ LATIN_SEP_RE = re.compile(r"(\s*[\-\u2010\u2011]\s*|\s+)")
 LATIN_RUN = 3  # at most this many written words make one glossary word ("e-com-merce" is not asked)
 LATIN_TAILS = ("s", "es", "d", "ed", "ing")
 FUNCTION_CHARS = set("那这哪要找去的了吗呢吧啊呀还就也都又再可能会是有在和与及或把被给让对向从该此其么个些想请问")
-ALT_SPLIT_RE = re.compile(r"[、/]|以及|\bor\b|\band\b|和|或|及|与")  # 或者 is 或 + 者
+ALT_SPLIT_RE = re.compile(r"[、/]|(?<=[A-Za-z]),(?=\s*[A-Za-z])|以及|\bor\b|\band\b|和|或|及|与")  # 或者 is 或 + 者
 
 
 @lru_cache(maxsize=1)

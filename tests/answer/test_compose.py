@@ -223,6 +223,12 @@ def test_an_excerpt_is_never_cut_inside_quotation_marks() -> None:
     assert cut.count("“") == cut.count("”")
 
 
+def test_an_excerpt_reaches_the_topics_words_said_together() -> None:
+    # 发展 and 主题 are printed early apart; the section answers where it prints 发展主题
+    text = "以推动高质量发展为主题，" + "坚持改革创新，扩大开放合作，" * 6 + "聚焦“港口物流”发展主题，推进开放。"
+    assert "“港口物流”发展主题" in C.excerpt(text, "发展 主题", limit=40, reach=480)
+
+
 def test_english_counts_agree_with_their_nouns() -> None:
     assert (C._many(1, "task"), C._many(4, "task")) == ("1 task", "4 tasks")
 

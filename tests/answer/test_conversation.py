@@ -133,6 +133,20 @@ def test_a_plan_term_mistyped_by_sound_is_read_as_the_term(assistant, store) -> 
     assert typo.status == "answered" and typo.citations == right.citations
 
 
+def test_a_comparison_asked_after_one_plan_keeps_the_topic(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "跟A县比有啥不同" compares the topic just asked about, in both plans
+    a = ask(assistant, "垫江有没有支持科技保险的内容？", "石柱那边呢？跟垫江比有啥不同")
+    assert a.status == "answered" and a.intent == "compare"
+    assert {c.plan_id for c in a.citations} == {"dianjiang-2021", "shizhu-2022"}
+
+
+def test_english_lists_split_on_commas(store) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answer.understand import understand
+
+    q = understand("Which measures deal with tourism, culture or entertainment?", store.plans, store.registry)
+    assert q.intent == "topic" and len(q.topic.split("、")) == 3
+
+
 def test_thanks_or_greetings_without_a_question_are_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
     for text in ("Thank you! Have a nice day.", "OK thank you so much", "太感谢了，你真靠谱！",
                  "Hi there, good morning!", "您好，想咨询点事"):
