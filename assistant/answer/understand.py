@@ -330,7 +330,9 @@ def _classify(
     if (fact == "task_count" and q.topic and not q.units
             and (rx("about_frame").search(text) or rx("topic_frame").search(text))):
         return {"intent": "topic"}  # "跟金融有关的任务有哪几项？": the topic's tasks, counted
-    if fact and not q.units:
+    if fact and not q.units and not (fact in SECTION_FACTS and rx("situation").search(text)):
+        # ("我们跑外卖的人…权益有没有保障措施？" asks for measures for the asker, not for the
+        # plan's 保障措施 section)
         return {"intent": "plan_facts", "fact": fact}
     whole = not q.topic and not q.units and rx("whole_list").search(text) and not rx("differ").search(text)
     if whole:
@@ -392,6 +394,9 @@ def _english_units(text: str) -> list[str]:
     return out
 
 
+# plan facts that are sections of the plan (not figures like its number or date)
+SECTION_FACTS = frozenset({"organisation", "goal", "principles", "guidance", "basis"})
+
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
 
 
@@ -439,7 +444,8 @@ def _follow_up(
     if rx("subset").search(text) and q.topic:
         # "其中哪些和消费有关？": the previous answer's tasks, filtered by the new topic
         return replace(q, intent="topic", plan_ids=previous.plan_ids, subset=listed, follow_up=True)
-    if (mentioned and rx("compare").search(text) and len(set(mentioned) | set(previous.plan_ids)) > 1
+    if (mentioned and (rx("compare").search(text) or rx("differ").search(text))
+            and len(set(mentioned) | set(previous.plan_ids)) > 1
             and (previous.topic or previous.task_numbers)):
         # "A县对X怎么说？" then "B县那边呢？对比一下": X compared across both plans
         both = tuple(dict.fromkeys(previous.plan_ids + mentioned))

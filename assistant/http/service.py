@@ -144,6 +144,9 @@ class Service:
                 with self._warm_lock:
                     if store.generation not in self._warmed:
                         store.embedder(), store.collection(), store.lexical()
+                        from ..answer.evidence import matcher
+
+                        matcher(store).warm()
                         self._warmed.add(store.generation)
             return store
         except IndexMissingError as exc:

@@ -249,6 +249,12 @@ class TopicMatcher:
             key.endswith(tail) and key[: -len(tail)] in self._latin for tail in LATIN_TAILS
         )
 
+    def warm(self) -> None:
+        """Load what the first question would otherwise wait for: the plans' sound index and
+        the part-of-speech dictionary (a couple of seconds, once per process)."""
+        self.sound_corrected("预热")
+        _is_noun("预热")
+
     def sound_corrected(self, text: str) -> str:
         """A plan term typed with one character that sounds the same (直拨带货 for 直播带货: what
         pinyin input produces). A run of 3–4 Chinese characters the plans never print becomes
@@ -467,6 +473,11 @@ class TopicMatcher:
         return (len(word) >= 2 and not word.isascii() and not exp and word not in _generic()
                 and not self._in_corpus(word) and not any(self._in_corpus(x) for x in subs)
                 and _is_noun(word))
+
+    def unseen_nouns(self, text: str) -> list[str]:
+        """The question's nouns that no plan speaks of (垃圾, 户口)."""
+        return [w for alt in self._terms(ALT_SPLIT_RE.sub(" ", text)) for w, exp, subs in alt
+                if self.unseen_noun(w, exp, subs)]
 
     def _doc(self, task: Task) -> tuple[str, str]:
         """The task's words and headings; and the same with quoted names taken out."""
