@@ -220,9 +220,13 @@ def understand_turn(
     if lang == "en":  # department names in English → the Chinese core the registry knows
         text = text + " " + " ".join(_english_units(text))
     mentions = _unit_mentions(text, registry, plan_ids)
-    if not mentions and (fixed := registry.corrected(text)) != text:
-        text = fixed  # a long unit name with one character mistyped
-        mentions = _unit_mentions(text, registry, plan_ids)
+    if (fixed := registry.corrected(text)) != text:
+        # a long unit name with one character mistyped or a word left out: taken when nothing
+        # else names a unit, or when it names fewer units than its parts did (银保监 and
+        # 石柱监管组 of 黔江银保监石柱监管组 are two)
+        again, every = _unit_mentions(fixed, registry, plan_ids), tuple(registry.plans)
+        if not mentions or len(_resolve(again, registry, every)) < len(_resolve(mentions, registry, every)):
+            text, mentions = fixed, again
     units = _resolve(mentions, registry, plan_ids)
     if mentioned and not mentions:
         # a unit the named plan does not list ("县民政局在A县的方案里有任务吗？"): still that
@@ -397,7 +401,8 @@ def _english_units(text: str) -> list[str]:
 # plan facts that are sections of the plan (not figures like its number or date)
 SECTION_FACTS = frozenset({"organisation", "goal", "principles", "guidance", "basis"})
 
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1,
+            "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "最后": -1}
 
 
 def _follow_up(
@@ -424,10 +429,11 @@ def _follow_up(
         like = (previous.plan_ids[0], previous.task_numbers[0])  # that task's counterpart in the plan named now
     # after a plan fact ("一共有几项任务？") "其中" means the plan's tasks, not an answer's list
     listed = previous.intent != "plan_facts"
-    if (m := rx("ordinal").search(text)) and listed and not q.task_numbers:
+    if (m := rx("ordinal").search(text)) and listed and (not q.task_numbers or m.group(0).startswith(("列", "上", "刚", "你", "其", "这", "里"))):
         # "Who supports the first one?": that item of the list just given
         return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True, follow_up=True,
-                       role=role or "any", topic="", ordinal=ORDINALS.get(m.group(1).lower(), 0))
+                       role=role or "any", topic="", task_numbers=(),
+                       ordinal=ORDINALS.get(next(g for g in m.groups() if g).lower(), 0))
     if (rx("this_item").search(text) and listed and not q.task_numbers and not q.units
             and (rx("who").search(text) or role) and previous.intent in ("applies", "topic")):
         # "这项谁负责落实？" after a list of measures: the first (best) of them

@@ -233,7 +233,7 @@ def is_suffix_swap(alias: str, name: str) -> bool:
 
 
 # a phrase that reads as a department's name: a few characters, then a department suffix
-ORG_PHRASE_RE = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:中心|局|委|办)")
+ORG_PHRASE_RE = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:中心|局|委|办|组|支行|分局|部|院)")
 
 
 @lru_cache(maxsize=8192)

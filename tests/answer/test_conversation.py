@@ -171,6 +171,27 @@ def test_more_follow_up_and_phrasing_forms(assistant, store) -> None:  # type: i
     assert ask(assistant, "石柱的垃圾分类是怎么要求的").status == "not_covered"
 
 
+def test_list_positions_units_with_words_left_out_and_choice_questions(assistant, store) -> None:  # type: ignore[no-untyped-def]
+    # "你列的第一个" is the first item of the list just given, not task No. 1
+    listed = ask(assistant, "石柱县金融工作事务中心牵头哪些任务？")
+    a = ask(assistant, "石柱县金融工作事务中心牵头哪些任务？", "你列的第一个，责任单位是谁？")
+    assert [c.task_number for c in a.citations] == [listed.citations[0].task_number] != [1]
+    # a unit's name with a word left out, whose parts name other units too
+    a = ask(assistant, "人行丰都支行牵头了哪些？", "那黔江银保监石柱监管组呢？")
+    assert a.intent == "unit_tasks" and a.citations
+    # "…放开了没有？" / "支不支持" about the asker's own case: what applies to it
+    a = ask(assistant, "我们在县城开了两家连锁药房，想弄个网上商城把药品也放上去卖，这事政策上放开了没有？")
+    assert (a.status, a.intent) == ("answered", "applies")
+    # "两边比比看" after a task: that task's topic in both plans
+    a = ask(assistant, "石柱数字营商环境建设谁牵头？", "垫江也有类似的吗？两边比比看")
+    assert a.intent == "compare" and {c.plan_id for c in a.citations} == {"dianjiang-2021", "shizhu-2022"}
+    # a public-service question the plans do not cover is not covered, not out of scope
+    assert ask(assistant, "石柱有什么养老方面的政策？", "那老年人坐公交是不是免费？").status == "not_covered"
+    # "换个话题，…" is chatter before a question of its own
+    alone = ask(assistant, "石柱关于养老都有哪些措施？")
+    assert ask(assistant, "垫江第4项是谁牵头？", "换个话题，石柱关于养老都有哪些措施？").citations == alone.citations
+
+
 def test_thanks_or_greetings_without_a_question_are_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
     for text in ("Thank you! Have a nice day.", "OK thank you so much", "太感谢了，你真靠谱！",
                  "Hi there, good morning!", "您好，想咨询点事"):
