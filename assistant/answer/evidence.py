@@ -239,7 +239,7 @@ def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task
         text = q.focus or q.topic or q.text
         top = next(t for s, t in scored[:3] if s == best)
         # ... unless a question that tells no story of the asker's names a thing the plans
-        # never speak of ("石柱的垃圾分类…": 分类 of 数据分级分类 is not it); in a story
+        # never speak of ("A县的垃圾分类…": 分类 of 数据分级分类 is not it); in a story
         # ("我是工程师，孩子…") such nouns are the asker's circumstances
         plain = not rx("situation").search(q.text)
         if m.said_weight(text, top) > COMMON_WEIGHT and not (plain and m.unseen_nouns(text)):

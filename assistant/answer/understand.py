@@ -223,7 +223,7 @@ def understand_turn(
     if (fixed := registry.corrected(text)) != text:
         # a long unit name with one character mistyped or a word left out: taken when nothing
         # else names a unit, or when it names fewer units than its parts did (银保监 and
-        # 石柱监管组 of 黔江银保监石柱监管组 are two)
+        # 监管组 of X银保监Y监管组 may name two)
         again, every = _unit_mentions(fixed, registry, plan_ids), tuple(registry.plans)
         if not mentions or len(_resolve(again, registry, every)) < len(_resolve(mentions, registry, every)):
             text, mentions = fixed, again
@@ -429,7 +429,8 @@ def _follow_up(
         like = (previous.plan_ids[0], previous.task_numbers[0])  # that task's counterpart in the plan named now
     # after a plan fact ("一共有几项任务？") "其中" means the plan's tasks, not an answer's list
     listed = previous.intent != "plan_facts"
-    if (m := rx("ordinal").search(text)) and listed and (not q.task_numbers or m.group(0).startswith(("列", "上", "刚", "你", "其", "这", "里"))):
+    # (你列的第一个 also reads as task No. 1: the place in the list is what it means)
+    if (m := rx("ordinal").search(text)) and listed and (not q.task_numbers or not m.group(0).isascii()):
         # "Who supports the first one?": that item of the list just given
         return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True, follow_up=True,
                        role=role or "any", topic="", task_numbers=(),
