@@ -295,6 +295,22 @@ def citation_precision(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
 # ---- unsupported claims ----
 ORDINAL_RE = re.compile(r"(?m)^\s*\d{1,3}\.\s")
 
+def _group_sizes(lines: list[str]) -> set[int]:
+    """The number of items in each numbered list of the answer (a heading line starts a new
+    one; the indented lines under an item belong to it)."""
+    sizes, run = set(), 0
+    for ln in lines:
+        if re.match(r"\d+\. ", ln):
+            run += 1
+        elif not ln.startswith((" ", "\t", "↔")) and ln.strip():
+            if run:
+                sizes.add(run)
+            run = 0
+    if run:
+        sizes.add(run)
+    return sizes
+
+
 def derivable_counts(cites: list[dict[str, Any]]) -> set[int]:
     """Counts one can read off the citations: tasks overall / per plan / per unit and role."""
     rows: dict[Key, dict[str, Any]] = {}
@@ -358,6 +374,7 @@ def unsupported_claims(case: Case, answer: Answer, gold: Gold) -> dict[str, Any]
     lines = (answer.get("answer", "") or "").splitlines()
     counts.add(sum(1 for ln in lines if re.match(r"\s*(- |\d+\. )", ln)))
     counts.add(sum(1 for ln in lines if re.match(r"\s*- ", ln)))
+    counts |= _group_sizes(lines)  # "仅B县有（8 项）：" over the eight items listed under it
     numbers: list[str] = []
     for m in NUMBER_RE.finditer(nows(text)):
         n = int(m.group())

@@ -381,3 +381,11 @@ def test_collective_citations_are_scored_apart() -> None:
     assert citation_precision(case, wrong_via, gold)["citation_precision"] == 0.5
     named_extra = answer((1, ""), (2, ""))  # listed as a named task: wrong
     assert unit_tasks_metrics(case, named_extra, gold)["tasks_exact"] is False
+
+
+def test_a_group_headings_count_is_checkable_from_its_items() -> None:
+    from assistant.evals.metrics import _group_sizes
+
+    lines = ["仅A县有（3 项）：", "1. 第7项：a [1]", "   牵头单位：x", "2. 第9项：b [2]", "3. 第11项：c [3]",
+             "两个方案都有的（2 项）：", "1. A县第2项：d [4]", "   ↔ B县第12项：e [5]", "2. A县第6项：f [6]"]
+    assert _group_sizes(lines) == {3, 2}
