@@ -440,9 +440,16 @@ class UnitRegistry:
 
     def _long_names(self) -> set[str]:
         if self._names_cache is None:
+            # names as printed, without their level word, and long aliases (市场监督管理局, the
+            # full form of 市场监管局, is typed as often as the plans' short one) -- but not an
+            # alias made long by a place name (A县财政局): one character from it is another
+            # county's department (A县民政局) or a topic (A县文化旅游方面)
+            places = {x for p in self.plans.values() for x in (p.short_name, p.region) if x}
             self._names_cache = {
                 n for u in self.scoped.values() if not u.collective
-                for n in (u.name, u.name[1:] if u.name[:1] in "县区市省" else "") if len(n) >= self.NEAR_MIN - 1
+                for n in (u.name, u.name[1:] if u.name[:1] in "县区市省" else "",
+                          *(a for a in u.aliases if not any(x in a for x in places)))
+                if len(n) >= self.NEAR_MIN - 1 and re.fullmatch(r"[\u4e00-\u9fff]+", n)
             }
         return self._names_cache
 

@@ -192,6 +192,30 @@ def test_list_positions_units_with_words_left_out_and_choice_questions(assistant
     assert ask(assistant, "垫江第4项是谁牵头？", "换个话题，石柱关于养老都有哪些措施？").citations == alone.citations
 
 
+def test_full_names_typos_and_short_follow_ups(assistant, store) -> None:  # type: ignore[no-untyped-def]
+    # the full official name typed with one wrong character (管里 for 管理)
+    right = ask(assistant, "县市场监管局在石柱方案中牵头哪些工作")
+    a = ask(assistant, "县市场监督管里局在石柱方案中牵头哪些工作")
+    assert a.intent == "unit_tasks" and a.citations == right.citations
+    # ... but a county's department its plan does not list is not another department
+    a = ask(assistant, "垫江县民政局有没有试点任务？")
+    assert "县民政局" in a.summary and "财政局" not in a.summary
+    # "它还牵头了哪些别的任务？" after a task's lead
+    lead = set(store.task("shizhu-2022", 17).lead)
+    a = ask(assistant, "石柱第17项谁牵头？", "它还牵头了哪些别的任务？")
+    assert a.intent == "unit_tasks"
+    assert {c.task_number for c in a.citations} == {t.number for t in store.plan_tasks("shizhu-2022") if lead & set(t.lead)}
+    # "跟B县比呢" after a topic in A县
+    a = ask(assistant, "石柱关于金融风险防控的任务有哪些？", "跟垫江比呢")
+    assert a.intent == "compare" and {c.plan_id for c in a.citations} == {"dianjiang-2021", "shizhu-2022"}
+    # "support without being a lead unit": the responsible role only
+    a = ask(assistant, "In the Dianjiang plan, which tasks does the county Commerce Commission support without being a lead unit?")
+    assert a.intent == "unit_tasks" and "leads" not in a.summary
+    # recipes and restaurant tips are chores, not policy questions
+    for text in ("Can you recommend a good hotpot place in Chongqing for tonight?", "火锅底料怎么炒比较香？"):
+        assert ask(assistant, text).status == "out_of_scope", text
+
+
 def test_thanks_or_greetings_without_a_question_are_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
     for text in ("Thank you! Have a nice day.", "OK thank you so much", "太感谢了，你真靠谱！",
                  "Hi there, good morning!", "您好，想咨询点事"):
