@@ -454,3 +454,9 @@ def test_full_width_joining_marks_in_english(store) -> None:  # type: ignore[no-
 def test_policy_verbs_and_pilot_are_no_topic_of_their_own(assistant) -> None:  # type: ignore[no-untyped-def]
     assert ask(assistant, "两个县在吸引外籍专家方面都有哪些措施？").status == "answered"
     assert ask(assistant, "石柱养老方面有哪些试点任务？").status == "answered"
+
+
+def test_a_topic_named_before_its_list_question_is_a_topic(store) -> None:  # type: ignore[no-untyped-def]
+    # "X方面，两份方案都写了哪些任务？": the list of X's tasks, however far the question words follow
+    q = understand("知识产权保护和知识产权融资方面，两份方案都写了哪些任务？", store.plans, store.registry)
+    assert q.intent == "topic"
