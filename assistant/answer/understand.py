@@ -260,12 +260,10 @@ def understand_turn(
         politeness=wrapper_kind(turn) or "",
     )
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
-        if (not units and not numbers and rx("unit_anaphora").search(text)
+        if (not units and not numbers and not previous.units and rx("unit_anaphora").search(text)
                 and (role or any(rx(k).search(_without(text, mentions)) for k in ("taskword", "participate", "which")))):
             # "这个单位在B县还牵头了哪些任务？": the department of the task just answered
             which = previous.role if previous.role in ("lead", "responsible") else "lead"
-            if role is None and rx("participate").search(text):
-                role = "responsible"
             return replace(base, intent="unit_tasks", plan_ids=mentioned or previous.plan_ids,
                            follow_up=True, their_units=which, role=role or "any")
         if (wants_count and not topic and not units and not numbers and not mentioned
@@ -322,6 +320,8 @@ def _classify(
     if q.task_numbers:
         return {"intent": "task_units"}
     fact = fact_in(_unquoted(text))
+    if fact == "structure" and not rx("about_plan").search(text):
+        fact = None  # "垃圾桶要分几类" asks how something else is divided, not the plan
     # list words ask for a unit's tasks, unless the question asks for a figure (利率是多少)
     asks_tasks = bool(
         rx("taskword").search(rest) or role

@@ -216,6 +216,20 @@ def test_full_names_typos_and_short_follow_ups(assistant, store) -> None:  # typ
         assert ask(assistant, text).status == "out_of_scope", text
 
 
+def test_relative_who_other_divisions_and_the_units_other_tasks(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "families who have…" is no question about who leads; nothing in the plans covers it
+    a = ask(assistant, "Is there any subsidy for families who have a third child?")
+    assert a.intent != "task_units" and a.status == "not_covered"
+    # "垃圾桶要分几类" asks how bins are divided, not how the plan is
+    assert ask(assistant, "县里垃圾分类是怎么要求的？小区垃圾桶要分几类").intent != "plan_facts"
+    # "这个单位还参与了哪些别的任务？" after its lead task: every task it is named in, that one too
+    a = ask(assistant, "石柱第36项谁牵头？", "这个单位还参与了哪些别的任务？")
+    assert a.intent == "unit_tasks" and 36 in {c.task_number for c in a.citations}
+    # "有没有啥扶持" about the asker's own case is yes or no: what applies to it
+    a = ask(assistant, "我在石柱县城卖土特产的，想学别人搞直播带货、做点跨境电商，县里这块有没有啥扶持方向")
+    assert (a.status, a.intent) == ("answered", "applies")
+
+
 def test_thanks_or_greetings_without_a_question_are_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
     for text in ("Thank you! Have a nice day.", "OK thank you so much", "太感谢了，你真靠谱！",
                  "Hi there, good morning!", "您好，想咨询点事"):
