@@ -320,6 +320,7 @@ class UnitRegistry:
         self._near: dict[str, set[str]] | None = None  # built on first use (see corrected)
         self._names_cache: set[str] | None = None
         self._sounds: dict[str, set[str]] | None = None  # toneless pinyin → names (see _homophone)
+        self._corrected: dict[str, str] = {}  # text → the text with a mistyped unit name put right
         self._sound_lengths: list[int] = []
         self._near_lengths: list[int] = []
         self._order = {key: i for i, key in enumerate(self.scoped)}
@@ -365,7 +366,16 @@ class UnitRegistry:
         """The text with a long unit name typed with one wrong character put right
         (县金融发展服务中新 → 县金融发展服务中心). Only names of NEAR_MIN characters or more,
         only where the window is no name itself, and only when the mistyped form fits one
-        name: short names one character apart are different departments (商务局, 税务局)."""
+        name: short names one character apart are different departments (商务局, 税务局).
+        Kept per text: suggestions and follow-ups ask the same texts again."""
+        hit = self._corrected.get(text)
+        if hit is None:
+            if len(self._corrected) > 10_000:
+                self._corrected.clear()
+            hit = self._corrected[text] = self._correct(text)
+        return hit
+
+    def _correct(self, text: str) -> str:
         names = self._long_names()
         if self._near is None:
             # the names as printed and without their level word (县金融发展服务中心,

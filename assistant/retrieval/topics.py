@@ -59,6 +59,8 @@ def _modifiers() -> frozenset[str]:
 
 
 QUOTED_NAME_RE = re.compile(r"“[^”]{1,20}”")  # a name the plan quotes (“绿色通道”, “非禁即入”)
+LATIN_LETTER_RE = re.compile(r"[a-z]", re.I)
+SOUND_MAX = 6  # the longest plan term a sound-alike typo is looked for in
 MEMO_WORDS = 100_000
 UNSEEN_NOUN_WEIGHT = math.log(20) + 1  # as much as a word one task in twenty says  # words whose document frequency / corpus presence is kept
 GENERIC_HEADS = ("业务", "行业", "产业")  # heads that add nothing to the domain word before them
@@ -200,6 +202,7 @@ class TopicMatcher:
     _said: dict[str, bool] = field(default_factory=dict)
     _sounds: dict[str, set[str]] | None = None  # toneless pinyin of the plans' 3- and 4-character runs
     _corrected: dict[str, str] = field(default_factory=dict)
+    _chinese_pairs: tuple[tuple[str, str], ...] = ()  # the pairs whose everyday word is Chinese
     _bare: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     _weighted_cache: dict[str, list[tuple[list[tuple[str, set[str], list[str]]], list[float], float]]] = field(
         default_factory=dict
@@ -217,6 +220,7 @@ class TopicMatcher:
         self._glossary = frozenset(w for w in words if not w.isascii())
         # the glossary's Latin words as one word each ("high-tech" of "high-tech enterprise" is
         # "hightech"): however a question joins one, it is read as that one word
+        self._chinese_pairs = tuple(p for p in self.pairs if not p[0].isascii())
         self._latin = frozenset(latin_key(p) for w, _ in self.pairs if w.isascii() for p in w.split())
 
     def _latin_words(self, piece: str) -> str:
@@ -273,17 +277,18 @@ class TopicMatcher:
             for w in terms:
                 self._sounds.setdefault(" ".join(toneless(ch) for ch in w), set()).add(w)
         out = text
-        lengths = sorted({len(k.split()) for k in self._sounds}, reverse=True)
+        # terms of up to six characters: where one mistyped character stands out (and the
+        # windows to look at stay few)
+        lengths = sorted({n for k in self._sounds if (n := len(k.split())) <= SOUND_MAX}, reverse=True)
         for run in re.findall(r"[\u4e00-\u9fff]{3,}", text):
             sound = [toneless(ch) for ch in run]
             for n in lengths:
                 for i in range(len(run) - n + 1):
-                    window = run[i:i + n]
-                    if window in self.corpus:
-                        continue
-                    fits = self._sounds.get(" ".join(sound[i:i + n]), set())
-                    fit = next(iter(fits)) if len(fits) == 1 else ""
-                    if fit and sum(a != b for a, b in zip(fit, window, strict=True)) == 1:
+                    fits = self._sounds.get(" ".join(sound[i:i + n]))
+                    if not fits or len(fits) > 1:
+                        continue  # (the cheap test first: most windows sound like no term)
+                    window, fit = run[i:i + n], next(iter(fits))
+                    if sum(a != b for a, b in zip(fit, window, strict=True)) == 1 and window not in self.corpus:
                         out = out.replace(window, fit)
         if len(self._corrected) > MEMO_WORDS:
             self._corrected.clear()
@@ -346,8 +351,7 @@ class TopicMatcher:
                 joined = piece.replace(" ", "")
                 # everyday phrases the synonyms name ("外国工程师" → 外籍高层次人才) lend their plan
                 # term to each word they contain, however the phrase was cut into words
-                phrases = [(word, term) for word, term in self.pairs
-                           if (_has_word(piece, word) if word.isascii() else word in joined)]
+                phrases = self._said_pairs(piece, joined)
                 cut = self._words(piece) if topical and not piece.isascii() else content_words(piece)
                 if topical:
                     # "保险业务", "物流行业": a domain word with a generic head means the domain
@@ -582,13 +586,19 @@ class TopicMatcher:
             for e in sorted(exp) if not e.isascii()
         ))
 
+    def _said_pairs(self, low: str, joined: str) -> list[tuple[str, str]]:
+        """The (everyday word, plan term) pairs whose word the text says; the Latin ones are
+        looked for only in a text with Latin letters (most questions have none)."""
+        pairs = self.pairs if LATIN_LETTER_RE.search(low) else self._chinese_pairs
+        return [(word, term) for word, term in pairs
+                if (_has_word(low, word) if word.isascii() else word in joined)]
+
     def synonym_terms(self, text: str) -> tuple[str, ...]:
         """The plan terms the synonyms give for the everyday words in the text (征信 → 资信调查),
         those the text does not already say."""
         low = text.lower()
         joined = low.replace(" ", "")
-        said = [(word, term) for word, term in self.pairs
-                if (_has_word(low, word) if word.isascii() else word in joined)]
+        said = self._said_pairs(low, joined)
         inside = within_phrases(low, [word for word, _ in said])  # "permit" of "work permit"
         return tuple(dict.fromkeys(term for word, term in said if word not in inside and term not in joined))
 
