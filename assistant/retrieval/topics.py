@@ -37,25 +37,24 @@ FUNCTION_CHARS = set("那这哪要找去的了吗呢吧啊呀还就也都又再�
 ALT_SPLIT_RE = re.compile(r"[、/]|(?<=[A-Za-z]),(?=\s*[A-Za-z])|以及|\bor\b|\band\b|和|或|及|与")  # 或者 is 或 + 者
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=8)
+def _words_of(section: str) -> frozenset[str]:
+    """A word list of the question grammar (answer/data/lexicon.toml [section] words), lower-cased."""
+    from ..answer.language import lexicon
+
+    return frozenset(w.lower() for w in lexicon()[section]["words"])
+
+
 def _generic() -> frozenset[str]:
-    from ..answer.language import lexicon
-
-    return frozenset(w.lower() for w in lexicon()["generic"]["words"])
+    return _words_of("generic")  # question words and everyday verbs that say no topic
 
 
-@lru_cache(maxsize=1)
 def _help_words() -> frozenset[str]:
-    from ..answer.language import lexicon
-
-    return frozenset(w.lower() for w in lexicon()["help"]["words"])
+    return _words_of("help")  # the kinds of help asked for (优惠, 补贴)
 
 
-@lru_cache(maxsize=1)
 def _modifiers() -> frozenset[str]:
-    from ..answer.language import lexicon
-
-    return frozenset(w.lower() for w in lexicon()["modifiers"]["words"])
+    return _words_of("modifiers")  # policy verbs (促进, 优化)
 
 
 QUOTED_NAME_RE = re.compile(r"“[^”]{1,20}”")  # a name the plan quotes (“绿色通道”, “非禁即入”)
