@@ -393,6 +393,9 @@ def _terms(ev: Evidence) -> str:
 
 
 def compose_applies(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    if ev.facts:  # a paragraph of a part that holds no task (组织实施's 任务清单管理)
+        compose_plan_facts(q, ev, ctx, d)
+        return
     tasks = ev.tasks()
     d.counts.add(len(tasks))
     if d.lang == "en":

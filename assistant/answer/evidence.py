@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..records import Chunk, Section, Status, Task
-from ..retrieval.retrieve import hybrid, tasks_from_hits
+from ..retrieval.retrieve import hybrid, longest_shared, tasks_from_hits
 from ..retrieval.store import IndexStore, Role
 from ..retrieval.topics import TopicMatcher, bigrams, similarity
 from .language import lexicon, pattern
@@ -167,7 +167,35 @@ def gather_task_units(store: IndexStore, q: Query) -> Evidence:
 
 
 def gather_applies(store: IndexStore, q: Query) -> Evidence:
-    return _free_text(store, q, limit=4, single=False)
+    return _heading_passage(store, q) or _free_text(store, q, limit=4, single=False)
+
+
+NUMBERING_RE = re.compile(r"^\s*[（(]?[一二三四五六七八九十\d]+[)）.、．]\s*")
+
+
+def _heading_passage(store: IndexStore, q: Query) -> Evidence | None:
+    """A question that names a sub-heading of a part of the plan that holds no task
+    ("任务清单管理要求怎么做？" of 组织实施's “加强任务清单管理”): that paragraph, when its
+    heading repeats a longer run of the question (four characters at least) than any task
+    does."""
+    text = q.about or q.text
+    found: list[tuple[int, Chunk]] = []
+    for c in store.chunks.values():
+        if (c.plan_id in q.plan_ids and c.kind == "body" and c.task_number is None
+                and not c.task_numbers and len(c.section_path) >= 2):
+            run = longest_shared(text, NUMBERING_RE.sub("", c.section_path[-1]))
+            if run:
+                found.append((run, c))
+    if not found:
+        return None
+    run = max(n for n, _ in found)
+    best = [c for n, c in found if n == run]
+    if any(longest_shared(text, t.text) >= run for pid in q.plan_ids for t in store.plan_tasks(pid)):
+        return None  # a task says as much of it: the tasks answer
+    pid, path = best[0].plan_id, best[0].section_path
+    chunks = sorted((c for c in best if c.plan_id == pid and c.section_path == path), key=lambda c: c.line_start)
+    parts = tuple((path[-1], c) for c in chunks)
+    return Evidence("answered", facts=(Fact(pid, "section", NUMBERING_RE.sub("", path[0]), chunks[0], None, parts),))
 
 
 def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidence:
@@ -246,7 +274,8 @@ def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task
             return "answered"
     public = lexicon()["public"]["words"]
     said_something = best >= 1.0 and share >= 0.3  # a task says a word of it, and it is not one stray word
-    if not said_something and share < 0.5 and not any(w in q.text.lower() for w in public):
+    if (not said_something and share < 0.5 and not any(w in q.text.lower() for w in public)
+            and not rx("asks_support").search(q.text)):
         return "out_of_scope"  # the plans hardly speak of it, and it is no public-affairs question
     return "not_covered"
 

@@ -174,10 +174,13 @@ def focus_text(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> 
 
 def topic_words(text: str, mentions: tuple[str, ...], plans: dict[str, Plan]) -> str:
     """What the question is about: its content words, enumerations kept apart by 、."""
-    from ..retrieval.topics import ALT_SPLIT_RE, content_words
+    from ..retrieval.topics import ALT_SPLIT_RE, content_words, function_word
 
     rest = FOR_INSTANCE_RE.sub("、", rx("modal").sub(" ", _without_slots(text, mentions, plans)))
-    pieces = (" ".join(content_words(piece)) for piece in ALT_SPLIT_RE.split(rest))
+    # pronouns, numerals and particles (几家, 这样, 一部分) name no topic: "牵头的是哪几家？"
+    # has none of its own
+    pieces = (" ".join(w for w in content_words(piece) if not function_word(w))
+              for piece in ALT_SPLIT_RE.split(rest))
     return "、".join(p for p in pieces if p)
 
 
@@ -274,8 +277,12 @@ def understand_turn(
         # and no word saying what it asks: the rest comes from before
         rest = _without(text, mentions)
         cue = role or any(rx(k).search(rest) for k in ("taskword", "list", "who", "count"))
+        # "那如果医院开在B县呢？" names only what the last question did, in another plan: that
+        # question again, there
+        repeated = bool(topic and mentioned and set(mentioned) - set(previous.plan_ids)
+                        and all(w in previous.text for w in re.split(r"[、\s]+", topic) if w))
         elliptical = (
-            not topic and not fact_in(text) and not (numbers and mentioned) and not (units and cue)
+            (not topic or repeated) and not fact_in(text) and not (numbers and mentioned) and not (units and cue)
         )
         # an anaphor points back only when the turn has no topic of its own ("它的责任单位呢？"),
         # not in "“…”这项由谁牵头？", where it points at the quoted words

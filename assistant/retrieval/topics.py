@@ -86,6 +86,24 @@ def _is_noun(word: str) -> bool:
     return len(cut) == 1 and ((cut[0].flag.startswith("n") and cut[0].flag not in ("nr", "ns")) or cut[0].flag == "vn")
 
 
+# part-of-speech tags of words that name no topic: pronouns (这样, 自家), numerals and
+# measures (几个, 一部分, 好多), prepositions, conjunctions, particles, interjections,
+# onomatopoeia; and, unless the plans print them, time words (今年, 下来 — not 夜间 of
+# 夜间经济), adverbs (已经 — not 自然 of 自然垄断) and directional words
+FUNCTION_TAGS = frozenset("r m mq q p c u y e o".split())
+LOOSE_TAGS = FUNCTION_TAGS | {"t", "d", "f"}
+
+
+@lru_cache(maxsize=16384)
+def function_word(word: str, loose: bool = False) -> bool:
+    """The segmenter's dictionary tags the word as a function word (几个, 这样; with `loose`
+    also 今年, 已经)."""
+    import jieba.posseg
+
+    _jieba()
+    return jieba.posseg.dt.word_tag_tab.get(word) in (LOOSE_TAGS if loose else FUNCTION_TAGS)  # type: ignore[attr-defined]
+
+
 def content_words(text: str) -> list[str]:
     """The words of a text that can carry a topic (no question words, no punctuation)."""
     jieba = _jieba()
@@ -257,6 +275,7 @@ class TopicMatcher:
         the part-of-speech dictionary (a couple of seconds, once per process)."""
         self.sound_corrected("预热")
         _is_noun("预热")
+        function_word("预热")
 
     def sound_corrected(self, text: str) -> str:
         """A plan term typed with one character that sounds the same (直拨带货 for 直播带货: what
@@ -332,15 +351,16 @@ class TopicMatcher:
             store._topic_matcher = cached  # type: ignore[attr-defined]
         return cached
 
-    def _terms(self, text: str, topical: bool = False) -> list[list[tuple[str, set[str], list[str]]]]:
+    def _terms(self, text: str, topical: bool = False, strays: bool = False) -> list[list[tuple[str, set[str], list[str]]]]:
         """Alternatives ("看病、医院" is two) of words, each with its plan-term expansions and
         its sub-words (for long words the plans never print whole).
 
         `topical` reads the text as a topic name: the glossary's words are kept whole (营商环境),
         a word that maps to a domain word covers the domain, and only words the plans never
         print get sub-words. Without it the words are cut as for ranking free-text questions
-        (calibrated on the dev sets)."""
-        key = ("T:" if topical else "F:") + text
+        (calibrated on the dev sets). The asker's function words the plans never print (几个,
+        今年) are left out unless `strays` keeps them."""
+        key = ("T:" if topical else "F:") + ("S:" if strays else "") + text
         if key not in self._cache:
             jieba = _jieba()
             alts = []
@@ -362,6 +382,8 @@ class TopicMatcher:
                 phrase_spans = [(word, term, i, i + len(word)) for word, term in phrases if not word.isascii()
                                 for i in _occurrences(joined, word)]
                 for w in cut:
+                    if not strays and self._stray(w, phrases):
+                        continue
                     # a phrase inside a word the plans print as it is (医药 in 中医药) is not
                     # what the word means: it lends nothing
                     exp = {term for word, term in phrases
@@ -469,6 +491,13 @@ class TopicMatcher:
                 # the asker's ("看看", "直接") as well as a thing the plans do not cover
                 self._idf[key] = math.log((n + 1) / (df + 1)) + 1.0 if df else 1.0
         return self._idf[key]
+
+    def _stray(self, w: str, phrases: list[tuple[str, str]]) -> bool:
+        """A function word of the asker's (几个, 这样, 今年, 一部分) that no plan prints and no
+        glossary phrase covers: it names no topic, and left in it would weigh like a rare
+        word no task says (a question told with many of them reads as out of scope)."""
+        return (not w.isascii() and function_word(w, loose=True) and w not in self._glossary
+                and not self._in_corpus(w) and not any(_inside(w, word) for word, _ in phrases))
 
     def unseen_noun(self, word: str, exp: set[str], subs: list[str]) -> bool:
         """A noun of two or more characters that no plan prints, maps to no plan term and has
@@ -691,7 +720,8 @@ class TopicMatcher:
     def corpus_share(self, text: str) -> float:
         """Share of the question's content words that the plans use anywhere (after mapping
         everyday words to plan terms): 0 means the plans never speak of it."""
-        words = [w for alt in self._terms(text) for w in alt]
+        # the asker's function words count here (几个, 明天, 上午: chat says many of them)
+        words = [w for alt in self._terms(text, strays=True) for w in alt]
         if not words:
             return 1.0
         # Latin words the glossary cannot map say nothing either way: they are not counted

@@ -1,0 +1,79 @@
+"""How a question is read, on the real index: the asker's function words (几个, 这样, 今年) name
+no topic; "…上支持不支持" is a yes-or-no question, not a list frame; follow-ups that name only
+a role, "那部分", or the last question's own noun in another plan; a paragraph of a part of the
+plan that holds no task, found by its sub-heading."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.retrieval.topics import function_word
+
+pytestmark = pytest.mark.integration
+
+
+def ask(assistant, *turns: str):  # type: ignore[no-untyped-def]
+    messages = []
+    for t in turns[:-1]:
+        a = assistant.answer([*messages, {"role": "user", "content": t}])
+        messages += [{"role": "user", "content": t}, {"role": "assistant", "content": a.answer}]
+    return assistant.answer([*messages, {"role": "user", "content": turns[-1]}])
+
+
+def cited(a) -> list[tuple[str, int | None]]:  # type: ignore[no-untyped-def]
+    return [(c.plan_id, c.task_number) for c in a.citations]
+
+
+def test_function_words_by_the_segmenters_dictionary() -> None:
+    assert function_word("几个") and function_word("这样") and function_word("一部分")
+    assert not function_word("今年") and function_word("今年", loose=True)  # time words only loosely
+    assert not function_word("光伏") and not function_word("养老院")
+
+
+def test_a_story_told_with_many_small_words_is_still_about_its_topic(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "上" of 政策上/规上 frames no list; "支持不支持" asks yes or no about the asker's case
+    a = ask(assistant, "我们镇上好几户人家想在自家屋顶装光伏发电，垫江政策上支持不支持？")
+    assert (a.status, a.intent) == ("answered", "applies") and cited(a)[0] == ("dianjiang-2021", 3)
+    a = ask(assistant, "我们是一家做软件的规上企业，今年想在石柱申报高新技术企业，听说认定有简化，具体是怎么规定的？")
+    assert a.status == "answered" and cited(a)[0] == ("shizhu-2022", 38)
+
+
+def test_a_question_asking_for_support_is_a_policy_question(assistant) -> None:  # type: ignore[no-untyped-def]
+    # a topic no plan speaks of, asked as "有没有支持": not covered, never out of scope; and the
+    # "那X呢？…" turn keeps the plan the conversation was about
+    a = ask(assistant, "石柱有哪些养老方面的政策？", "那幼儿看护呢？小孩托管的地方有没有支持")
+    assert a.status == "not_covered"
+    assert {c.plan_id for c in a.citations} <= {"shizhu-2022"}
+
+
+def test_a_follow_up_naming_only_a_role_asks_about_the_best_item(assistant) -> None:  # type: ignore[no-untyped-def]
+    first = ask(assistant, "垫江那个贸易金融区块链平台说的是什么")
+    a = ask(assistant, "垫江那个贸易金融区块链平台说的是什么", "牵头的是哪几家？")
+    assert a.intent == "task_units" and cited(a) == [cited(first)[0]]
+
+
+def test_which_task_is_about_a_topic_then_the_other_plans_list(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱方案里跟人才引进有关的是哪几条？", "那垫江呢，有哪些？")
+    assert (a.status, a.intent) == ("answered", "topic")
+    assert ("dianjiang-2021", 9) in cited(a) and {p for p, _ in cited(a)} == {"dianjiang-2021"}
+
+
+def test_the_same_part_of_another_plan(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱方案的组织实施有哪些要求？", "垫江对应的那部分呢？")
+    assert (a.status, a.intent) == ("answered", "plan_facts")
+    assert {p for p, _ in cited(a)} == {"dianjiang-2021"} and "宣传" in a.answer
+
+
+def test_the_last_questions_noun_in_another_plan_is_that_question_there(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "我在石柱有家药店，能不能在网上卖药？", "那如果药店开在垫江呢？")
+    b = ask(assistant, "我在垫江有家药店，能不能在网上卖药？")
+    assert a.intent == b.intent and a.status == b.status and cited(a) == cited(b)
+
+
+def test_a_sub_heading_of_a_part_without_tasks_is_answered_from_its_paragraph(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱对任务清单管理提了什么要求？")
+    assert a.status == "answered" and "按月调度" in a.answer
+    assert a.citations and all(c.task_number is None for c in a.citations)
+    # a task that repeats as much of the question answers it, not the paragraph
+    a = ask(assistant, "外商投资企业投诉工作机制由谁牵头？")
+    assert a.citations and all(c.task_number is not None for c in a.citations)
