@@ -146,3 +146,18 @@ def test_dense_query_filters_as_the_metadata_filter_does(store: IndexStore) -> N
             got = store.dense_ids(vector, set(chosen))
             assert got == by_metadata
             assert got and all(store.passage(cid).plan_id in chosen for cid in got)  # type: ignore[union-attr]
+
+
+def test_a_chinese_question_is_embedded_as_asked(store: IndexStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the plans' terms are added for the lexical search only; an English question keeps them
+    # for the vector search too (they carry it across languages)
+    from assistant.retrieval import retrieve
+
+    seen: list[str] = []
+    real = store.query_embedding
+    monkeypatch.setattr(store, "query_embedding", lambda text: seen.append(text) or real(text))
+    pids = list(store.plans)
+    retrieve.hybrid(store, "我想在那边开诊所看病", pids)
+    retrieve.hybrid(store, "Can a Hong Kong doctor open a clinic?", pids)
+    assert seen[0] == "我想在那边开诊所看病"
+    assert seen[1].startswith("Can a Hong Kong doctor open a clinic") and seen[1] != "Can a Hong Kong doctor open a clinic"
