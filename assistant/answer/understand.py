@@ -453,8 +453,12 @@ def _follow_up(
         return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True,
                        follow_up=True, role=role or "any")
     if rx("subset").search(text) and q.units:
-        # "其中哪些由X牵头？": the previous answer's tasks, filtered by unit and role
-        return replace(q, intent="unit_tasks", plan_ids=previous.plan_ids, subset=listed, follow_up=True)
+        # "其中哪些由X牵头？": the previous answer's tasks, filtered by unit and role; after the
+        # units of one task ("第11项的牵头单位有哪些" → "其中X还牵头了哪些任务？") 其中 picks one of
+        # those units, and its tasks are the plan's
+        one_task = previous.intent == "task_units" and len(previous.task_numbers) <= 1
+        return replace(q, intent="unit_tasks", plan_ids=previous.plan_ids, subset=listed and not one_task,
+                       follow_up=True)
     if rx("subset").search(text) and q.topic:
         # "其中哪些和消费有关？": the previous answer's tasks, filtered by the new topic
         return replace(q, intent="topic", plan_ids=previous.plan_ids, subset=listed, follow_up=True)

@@ -77,3 +77,21 @@ def test_a_sub_heading_of_a_part_without_tasks_is_answered_from_its_paragraph(as
     # a task that repeats as much of the question answers it, not the paragraph
     a = ask(assistant, "外商投资企业投诉工作机制由谁牵头？")
     assert a.citations and all(c.task_number is not None for c in a.citations)
+
+
+def test_one_of_a_tasks_units_then_all_its_tasks(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 其中 after the units of one task picks one of those units: its tasks are the plan's
+    a = ask(assistant, "石柱第54项由哪些单位负责？", "其中县金融工作事务中心还牵头了哪些任务？")
+    assert a.intent == "unit_tasks" and len({n for _, n in cited(a)}) > 1
+
+
+def test_a_recommendation_is_no_comparison(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 比较 in 比较好 is "rather", and which hotel or restaurant to pick is not the plans' matter
+    a = ask(assistant, "垫江第3项说的什么", "好的谢谢。下个月去石柱出差，住哪家宾馆比较好？")
+    assert (a.status, a.intent, a.citations) == ("out_of_scope", "out_of_scope", [])
+
+
+def test_what_a_rule_requires_or_forbids_is_a_policy_question(assistant) -> None:  # type: ignore[no-untyped-def]
+    for text in ("石柱城区哪些路段禁止停放电动车？", "在垫江考驾照对视力有什么要求？"):
+        a = ask(assistant, text)
+        assert a.status == "not_covered", text
