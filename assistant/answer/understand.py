@@ -326,7 +326,8 @@ def _classify(
     rest = _without(text, q.unit_mentions)
     if q.task_numbers:
         return {"intent": "task_units"}
-    fact = fact_in(_unquoted(text))
+    # a quoted part of the plan ("“组织实施”部分讲了哪几条") names that part, not a topic
+    fact = fact_in(_unquoted(text)) or (fact_in(text) if rx("quoted_part").search(text) else None)
     if fact == "structure" and not rx("about_plan").search(text):
         fact = None  # "垃圾桶要分几类" asks how something else is divided, not the plan
     # list words ask for a unit's tasks, unless the question asks for a figure (利率是多少)
@@ -353,7 +354,9 @@ def _classify(
     differ = rx("differ").search(text)
     # "我们是小公司…，方案里有没有相关支持？": the asker's own case, asked yes or no, is
     # answered by what fits it best (applies), not by every task on its words
-    own_case = bool(rx("situation").search(text) and rx("yes_no").search(text)
+    # … and so is a case told in the third person and then pointed at ("…小公司有几个专利，
+    # 想拿去抵押贷款，有这方面的政策吗")
+    own_case = bool((rx("situation").search(text) or rx("this_case").search(text)) and rx("yes_no").search(text)
                     and not rx("which_or_what").search(text) and not differ)
     if rx("topic_frame").search(text) and q.topic and not differ and not own_case:
         return {"intent": "topic"}  # "两个县在X方面都有哪些举措": every task on X, in each plan

@@ -95,3 +95,28 @@ def test_what_a_rule_requires_or_forbids_is_a_policy_question(assistant) -> None
     for text in ("石柱城区哪些路段禁止停放电动车？", "在垫江考驾照对视力有什么要求？"):
         a = ask(assistant, text)
         assert a.status == "not_covered", text
+
+
+def test_a_part_of_the_plan_named_in_quotes(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江方案“保障措施”这部分写了哪些内容？")
+    assert (a.status, a.intent) == ("answered", "plan_facts") and "宣传" in a.answer
+
+
+def test_a_case_told_then_pointed_at_is_the_askers_case(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "…，有这方面的政策吗" points at the case just told: what fits it, not every task on its words
+    a = ask(assistant, "石柱一家做跨境电商的小企业，想在直播带货上多投入，有这方面的政策吗")
+    assert (a.status, a.intent) == ("answered", "applies") and cited(a)[0] == ("shizhu-2022", 26)
+
+
+def test_whether_something_may_be_done_in_a_plans_region_is_a_policy_question(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江县城里可以养大型犬吗？")
+    assert a.status == "not_covered"
+    a = ask(assistant, "Could you recommend a good book for the weekend?")
+    assert (a.status, a.citations) == ("out_of_scope", [])
+
+
+def test_the_plan_is_no_topic_of_a_topic_question(store) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answer.understand import understand
+
+    q = understand("方案里涉及外商投资的任务有哪些？", store.plans, store.registry)
+    assert q.intent == "topic" and q.topic == "外商投资"
