@@ -277,7 +277,7 @@ def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task
     if (not said_something and share < 0.5 and not any(w in q.text.lower() for w in public)
             and not rx("asks_support").search(q.text) and not rx("asks_rule").search(q.text)
             # "A县城里可以…吗？": whether something may be done in a plan's region
-            and not (q.plan_named and rx("asks_leave").search(q.text))):
+            and not (q.plan_named and rx("asks_leave").search(q.text)) and not rx("asks_plan").search(q.text)):
         return "out_of_scope"  # the plans hardly speak of it, and it is no public-affairs question
     return "not_covered"
 

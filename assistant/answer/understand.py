@@ -263,12 +263,21 @@ def understand_turn(
         politeness=wrapper_kind(turn) or "",
     )
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
-        if (not units and not numbers and not previous.units and rx("unit_anaphora").search(text)
-                and (role or any(rx(k).search(_without(text, mentions)) for k in ("taskword", "participate", "which")))):
+        anaphor = rx("unit_anaphora").search(text)
+        # "它的责任单位还负责哪些任务？" names which of its units (the rest asks their tasks, in
+        # any role); "它的责任单位呢？" only asks who they are
+        named = role_in(anaphor.group(0)) if anaphor and "单位" in anaphor.group(0) else None
+        asking = _without(text.replace(anaphor.group(0), " ") if named else text, mentions)
+        if named:
+            role = role_in(asking)
+        if (not units and not numbers and not previous.units and anaphor
+                and ((role and not named) or any(rx(k).search(asking) for k in ("taskword", "participate", "which")))):
             # "这个单位在B县还牵头了哪些任务？": the department of the task just answered
-            which = previous.role if previous.role in ("lead", "responsible") else "lead"
+            which = named or (previous.role if previous.role in ("lead", "responsible") else "lead")
             return replace(base, intent="unit_tasks", plan_ids=mentioned or previous.plan_ids,
                            follow_up=True, their_units=which, role=role or "any")
+        if named:
+            role = role_in(_without(text, mentions))
         if (wants_count and not topic and not units and not numbers and not mentioned
                 and previous.intent in ("unit_tasks", "topic", "compare")):
             # "一共多少项？" / "How many are there?" after a list: that list, counted
@@ -311,6 +320,12 @@ def understand_turn(
             and set(previous.plan_ids) - set(q.plan_ids)):
         # "A县…？" then "B县有没有类似的？对比一下": the plan talked about is compared too
         q = replace(q, plan_ids=tuple(dict.fromkeys(previous.plan_ids + q.plan_ids)), follow_up=True)
+    if (q.intent == "applies" and previous is not None and previous.intent in ("applies", "topic")
+            and not mentioned and rx("continues").search(text)):
+        # "垫江有没有支持光伏的政策？" then "我家屋顶挺大，也能装吗？": the last question's matter
+        # and plan, for this asker
+        return replace(q, plan_ids=previous.plan_ids, follow_up=True, about=f"{previous.text}，{q.about}",
+                       focus=f"{previous.focus or previous.topic} {q.focus}".strip())
     if (q.intent == "applies" and previous is not None and previous.intent == "applies"
             and not rx("asks").search(previous.text)):
         # after a turn that set the scene ("我们是一家诊所"), the question is asked by that
@@ -349,7 +364,10 @@ def _classify(
     whole = not q.topic and not q.units and rx("whole_list").search(text) and not rx("differ").search(text)
     if whole:
         return {"intent": "topic"}  # "A县方案都有哪些任务？": every task of the plan(s), in order
-    if pattern("out_of_scope", "chores").search(text) and not (q.units or fact):
+    # a chore, unless the asker tells a plan of their own and asks for support ("想搞个夜市，
+    # 卖小吃…，方案里有这方面的支持吗")
+    if (pattern("out_of_scope", "chores").search(text) and not (q.units or fact)
+            and not rx("asks_support").search(text)):
         return {"intent": "out_of_scope"}
     differ = rx("differ").search(text)
     # "我们是小公司…，方案里有没有相关支持？": the asker's own case, asked yes or no, is

@@ -120,3 +120,34 @@ def test_the_plan_is_no_topic_of_a_topic_question(store) -> None:  # type: ignor
 
     q = understand("方案里涉及外商投资的任务有哪些？", store.plans, store.registry)
     assert q.intent == "topic" and q.topic == "外商投资"
+
+
+def test_its_responsible_units_and_their_tasks(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "它的责任单位还负责哪些任务？" is about the task's responsible unit, in any role; "它的
+    # 责任单位呢？" and "…分别是？" ask who they are
+    a = ask(assistant, "垫江第6项讲的是什么？", "它的责任单位还参与了哪些任务？")
+    assert a.intent == "unit_tasks" and ("dianjiang-2021", 6) in cited(a) and len(cited(a)) > 1
+    a = ask(assistant, "垫江第6项讲的是什么？", "它的责任单位呢？")
+    assert a.intent == "task_units" and cited(a) == [("dianjiang-2021", 6)]
+    a = ask(assistant, "垫江方案里关于一窗受理的是哪一项？", "这项的牵头单位和责任单位分别是？")
+    assert a.intent == "task_units" and "责任单位为" in a.answer
+
+
+def test_a_story_with_food_asking_for_support_is_no_chore(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "我们想在石柱老街开几家夜宵小吃店，带动夜间消费，方案里有这方面的支持吗？")
+    assert a.status == "answered" and ("shizhu-2022", 25) in cited(a)
+
+
+def test_going_on_with_the_last_matter(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱有支持直播带货的政策吗？", "我只是个村里的个体户，也可以吗")
+    assert a.status == "answered" and cited(a)[0] == ("shizhu-2022", 26)
+    a = ask(assistant, "垫江有没有支持光伏发电的政策？", "我们厂房顶上空着，也能装吗")
+    assert a.status == "answered" and cited(a)[0] == ("dianjiang-2021", 3)
+
+
+def test_what_the_plans_write_about_a_topic(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "关于外籍人才，方案里是怎么写的？")
+    assert a.intent == "topic" and a.status == "answered"
+    # asking what the plans say of something they never mention is not covered, not out of scope
+    a = ask(assistant, "小区垃圾分类这块，方案里有什么安排吗")
+    assert a.status == "not_covered"
