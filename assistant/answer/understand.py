@@ -266,18 +266,16 @@ def understand_turn(
         anaphor = rx("unit_anaphora").search(text)
         # "它的责任单位还负责哪些任务？" names which of its units (the rest asks their tasks, in
         # any role); "它的责任单位呢？" only asks who they are
-        named = role_in(anaphor.group(0)) if anaphor and "单位" in anaphor.group(0) else None
-        asking = _without(text.replace(anaphor.group(0), " ") if named else text, mentions)
-        if named:
-            role = role_in(asking)
+        said = role_in(anaphor.group(0)) if anaphor and "单位" in anaphor.group(0) else None
+        unit_role = said if said in ("lead", "responsible") else None
+        asking = _without(text.replace(anaphor.group(0), " ") if anaphor and unit_role else text, mentions)
+        asks_role = role_in(asking) if unit_role else role
         if (not units and not numbers and not previous.units and anaphor
-                and ((role and not named) or any(rx(k).search(asking) for k in ("taskword", "participate", "which")))):
+                and ((role and not unit_role) or any(rx(k).search(asking) for k in ("taskword", "participate", "which")))):
             # "这个单位在B县还牵头了哪些任务？": the department of the task just answered
-            which = named or (previous.role if previous.role in ("lead", "responsible") else "lead")
+            which = unit_role or (previous.role if previous.role in ("lead", "responsible") else "lead")
             return replace(base, intent="unit_tasks", plan_ids=mentioned or previous.plan_ids,
-                           follow_up=True, their_units=which, role=role or "any")
-        if named:
-            role = role_in(_without(text, mentions))
+                           follow_up=True, their_units=which, role=asks_role or "any")
         if (wants_count and not topic and not units and not numbers and not mentioned
                 and previous.intent in ("unit_tasks", "topic", "compare")):
             # "一共多少项？" / "How many are there?" after a list: that list, counted
