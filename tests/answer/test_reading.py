@@ -151,3 +151,22 @@ def test_what_the_plans_write_about_a_topic(assistant) -> None:  # type: ignore[
     # asking what the plans say of something they never mention is not covered, not out of scope
     a = ask(assistant, "小区垃圾分类这块，方案里有什么安排吗")
     assert a.status == "not_covered"
+
+
+def test_praise_of_the_answer_is_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
+    for text in ("辛苦啦，你讲解得真专业", "你介绍得很清楚，谢谢"):
+        a = ask(assistant, text)
+        assert (a.intent, a.citations) == ("smalltalk", []), text
+
+
+def test_a_plan_fact_without_a_plan_is_about_the_plan_talked_about(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江方案一共有几项任务？", "那保障措施部分写了些什么")
+    assert a.intent == "plan_facts" and {p for p, _ in cited(a)} == {"dianjiang-2021"}
+
+
+def test_compare_it_with_the_other_plan(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱外商投资企业投诉机制由谁牵头？", "跟垫江比比看")
+    assert a.intent == "compare" and {p for p, _ in cited(a)} == {"shizhu-2022", "dianjiang-2021"}
+    a = ask(assistant, "Who leads the task on foreign-invested enterprise complaints in Shizhu?",
+            "And which units support it?")
+    assert a.intent == "task_units" and cited(a) == [("shizhu-2022", 36)]
