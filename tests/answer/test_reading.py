@@ -170,3 +170,19 @@ def test_compare_it_with_the_other_plan(assistant) -> None:  # type: ignore[no-u
     a = ask(assistant, "Who leads the task on foreign-invested enterprise complaints in Shizhu?",
             "And which units support it?")
     assert a.intent == "task_units" and cited(a) == [("shizhu-2022", 36)]
+
+
+def test_english_role_and_period_wording(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "in charge of it" asks who leads the task just shown; "does the plan support this" asks
+    # whether the plan helps, not for the supporting units
+    a = ask(assistant, "What is task 31 in the Shizhu plan about?", "Which departments are in charge of it?")
+    assert a.intent == "task_units" and cited(a) == [("shizhu-2022", 31)]
+    a = ask(assistant, "We run a travel agency with foreign capital in Shizhu and want to offer outbound tours. Does the plan support this?")
+    assert a.intent == "applies" and cited(a)[0] == ("shizhu-2022", 31)
+    a = ask(assistant, "How many years is the Shizhu pilot meant to run?")
+    assert a.intent == "plan_facts" and a.status == "answered"
+
+
+def test_a_role_said_not_to_count(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱县商务委作为责任单位（不包括牵头的）参与了哪些任务？")
+    assert a.intent == "unit_tasks" and "牵头的任务" not in a.answer
