@@ -408,6 +408,9 @@ def compose_applies(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
 
 
 def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
+    if ev.facts:  # a paragraph of a part that holds no task
+        compose_plan_facts(q, ev, ctx, d)
+        return
     tasks = ev.tasks()
     d.counts.add(len(tasks))
     per_plan = {pid: [t for t in tasks if t.plan_id == pid] for pid in dict.fromkeys(t.plan_id for t in tasks)}

@@ -283,6 +283,8 @@ def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task
 
 
 def gather_topic(store: IndexStore, q: Query, within: list[Task] | None = None) -> Evidence:
+    if q.topic and within is None and (passage := _heading_passage(store, q)):
+        return passage  # "任务清单管理有什么要求？": a paragraph of a part without tasks
     m = matcher(store)
     topic, focus = q.topic, q.focus or q.topic
     groups = []

@@ -396,7 +396,12 @@ def with_answer_units(q: Query, task: Task, registry: UnitRegistry) -> Query:
     """"这个单位还牵头哪些任务？": the question about the department(s) of the task the
     previous answer gave, in the role that answer named (its lead units unless it was asked
     about the responsible ones)."""
-    names = task.responsible if q.their_units == "responsible" and task.responsible else task.lead
+    if q.their_units == "responsible" and not task.responsible:
+        # the task lists no responsible unit: say so about that task, never answer with its
+        # lead units in their place
+        return replace(q, intent="task_units", plan_ids=(task.plan_id,), task_numbers=(task.number,),
+                       role="responsible", their_units="", topic="", subset=False)
+    names = task.responsible if q.their_units == "responsible" else task.lead
     units = _resolve(names, registry, q.plan_ids) or _resolve(names, registry, tuple(registry.plans))
     return replace(q, units=units, unit_mentions=names) if units else q
 

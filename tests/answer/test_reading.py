@@ -186,3 +186,14 @@ def test_english_role_and_period_wording(assistant) -> None:  # type: ignore[no-
 def test_a_role_said_not_to_count(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "石柱县商务委作为责任单位（不包括牵头的）参与了哪些任务？")
     assert a.intent == "unit_tasks" and "牵头的任务" not in a.answer
+
+
+def test_its_responsible_units_when_the_task_lists_none(assistant) -> None:  # type: ignore[no-untyped-def]
+    # never the lead units in their place: the task lists no responsible unit, and it says so
+    a = ask(assistant, "垫江第3项是什么？", "它的责任单位还参与了哪些任务？")
+    assert a.intent == "task_units" and cited(a) == [("dianjiang-2021", 3)] and "未列明责任单位" in a.answer
+
+
+def test_a_sub_heading_asked_as_a_list_question(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "垫江在加大宣传力度方面有哪些安排？")
+    assert a.status == "answered" and a.citations and all(c.task_number is None for c in a.citations)
