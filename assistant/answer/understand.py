@@ -490,11 +490,13 @@ def _follow_up(
     if rx("subset").search(text) and q.topic:
         # "其中哪些和消费有关？": the previous answer's tasks, filtered by the new topic
         return replace(q, intent="topic", plan_ids=previous.plan_ids, subset=listed, follow_up=True)
-    if (mentioned and (rx("compare").search(text) or rx("differ").search(text))
-            and len(set(mentioned) | set(previous.plan_ids)) > 1
+    # "两边比比看" names no plan: every plan, when it asks for no list of its own
+    compared = mentioned or (q.plan_ids if len(q.plan_ids) > 1 and not rx("list").search(text) else ())
+    if (compared and (rx("compare").search(text) or rx("differ").search(text))
+            and len(set(compared) | set(previous.plan_ids)) > 1
             and (previous.topic or previous.task_numbers)):
-        # "A县对X怎么说？" then "B县那边呢？对比一下": X compared across both plans
-        both = tuple(dict.fromkeys(previous.plan_ids + mentioned))
+        # "A县对X怎么说？" then "B县那边呢？对比一下" / "两边比比看": X compared across the plans
+        both = tuple(dict.fromkeys(previous.plan_ids + compared))
         return replace(previous, text=text, intent="compare", plan_ids=both, lang=q.lang,
                        follow_up=True, subset=False, task_numbers=(), plan_named=True, like=None)
     if q.task_numbers:

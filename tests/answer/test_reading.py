@@ -197,3 +197,19 @@ def test_its_responsible_units_when_the_task_lists_none(assistant) -> None:  # t
 def test_a_sub_heading_asked_as_a_list_question(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "垫江在加大宣传力度方面有哪些安排？")
     assert a.status == "answered" and a.citations and all(c.task_number is None for c in a.citations)
+
+
+def test_the_same_case_with_a_changed_condition(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "那要是…呢，能行不？" is the last question again with one condition changed
+    a = ask(assistant, "我是澳门的医生，想在石柱开家独资诊所，可以吗？", "那要是跟本地人合伙，办非营利的呢，能行不？")
+    assert a.status == "answered" and ("shizhu-2022", 14) in cited(a)
+
+
+def test_both_sides_compared_after_one_task(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱进口科研设备免税是哪一项？", "两边比比看")
+    assert a.intent == "compare" and {p for p, _ in cited(a)} == {"shizhu-2022", "dianjiang-2021"}
+
+
+def test_praise_of_the_assistant_itself(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "嘿嘿，你这个小机器人还蛮靠谱的嘛")
+    assert (a.intent, a.citations) == ("smalltalk", [])
