@@ -320,11 +320,11 @@ def understand_turn(
         q = replace(q, plan_ids=tuple(dict.fromkeys(previous.plan_ids + q.plan_ids)), follow_up=True)
     if (q.intent == "plan_facts" and not mentioned and not pinned_plan and previous is not None
             and previous.plan_named and previous.intent not in ("out_of_scope", "smalltalk")):
-        # "石柱方案一共多少项任务？" then "那组织实施里…" / "文号呢": the plan talked about
+        # "B县方案一共多少项任务？" then "那组织实施里…" / "文号呢": the plan talked about
         return replace(q, plan_ids=previous.plan_ids)
     if (q.intent == "applies" and previous is not None and previous.intent in ("applies", "topic")
             and not mentioned and rx("continues").search(text)):
-        # "垫江有没有支持光伏的政策？" then "我家屋顶挺大，也能装吗？": the last question's matter
+        # "A县有没有支持光伏的政策？" then "我家屋顶挺大，也能装吗？": the last question's matter
         # and plan, for this asker
         return replace(q, plan_ids=previous.plan_ids, follow_up=True, about=f"{previous.text}，{q.about}",
                        focus=f"{previous.focus or previous.topic} {q.focus}".strip())

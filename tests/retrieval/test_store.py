@@ -117,12 +117,12 @@ def test_concurrent_questions_embed_a_text_once(index_settings: Settings) -> Non
     assert all(v == vectors[0] for v in vectors)
     fresh = IndexStore.open(index_settings).embedder().get_agg_embedding_from_queries([text])
     assert vectors[0] == list(fresh)  # the vector llama-index's own call computes
-    # retrieval embeds the (synonym-expanded) text once, and asked again embeds nothing
-    from assistant.retrieval.retrieve import expand_query, hybrid
+    # retrieval embeds the text it searches with once, and asked again embeds nothing
+    from assistant.retrieval.retrieve import dense_text, expand_query, hybrid
 
     plans = sorted(store.plans)
     hits = hybrid(store, text, plans, k=8)
-    searched = expand_query(text, index_settings.corpus_dir / "synonyms.toml")
+    searched = dense_text(text, expand_query(text, index_settings.corpus_dir / "synonyms.toml"))
     assert counting.calls == list(dict.fromkeys([text, searched]))
     store._memo.clear()  # retrieved again: the vector is kept
     assert [h.chunk.id for h in hybrid(store, text, plans, k=8)] == [h.chunk.id for h in hits]
