@@ -173,20 +173,34 @@ def gather_applies(store: IndexStore, q: Query) -> Evidence:
 NUMBERING_RE = re.compile(r"^\s*[（(]?[一二三四五六七八九十\d]+[)）.、．]\s*")
 
 
+def _heading_runs(store: IndexStore, text: str, plan_ids: set[str]) -> list[tuple[int, Chunk]]:
+    """Paragraphs of parts without tasks whose sub-heading repeats 4+ characters of the text,
+    with the length of that run."""
+    found: list[tuple[int, Chunk]] = []
+    for c in store.chunks.values():
+        if (c.plan_id in plan_ids and c.kind == "body" and c.task_number is None
+                and not c.task_numbers and len(c.section_path) >= 2):
+            run = longest_shared(text, NUMBERING_RE.sub("", c.section_path[-1]))
+            if run:
+                found.append((run, c))
+    return found
+
+
 def _heading_passage(store: IndexStore, q: Query) -> Evidence | None:
     """A question that names a sub-heading of a part of the plan that holds no task
     ("任务清单管理要求怎么做？" of 组织实施's “加强任务清单管理”): that paragraph, when its
     heading repeats a longer run of the question (four characters at least) than any task
     does."""
     text = q.about or q.text
-    found: list[tuple[int, Chunk]] = []
-    for c in store.chunks.values():
-        if (c.plan_id in q.plan_ids and c.kind == "body" and c.task_number is None
-                and not c.task_numbers and len(c.section_path) >= 2):
-            run = longest_shared(text, NUMBERING_RE.sub("", c.section_path[-1]))
-            if run:
-                found.append((run, c))
+    found = _heading_runs(store, text, set(q.plan_ids))
     if not found:
+        if q.follow_up and (other := _heading_runs(store, text, set(store.plans) - set(q.plan_ids))):
+            # "A县…任务清单管理有什么要求？" then "B县对应的那部分呢？": B县's part of the same kind
+            # (组织实施 ~ 保障措施), when B县 has no such sub-heading
+            top = max(other, key=lambda x: x[0])[1].section_path[0]
+            kind = next((k for k, pat in SECTION_FACTS.items() if re.search(pat, top)), None)
+            facts = tuple(f for pid in q.plan_ids if kind and (f := _section_fact(store, pid, kind)))
+            return Evidence("answered", facts=facts) if facts else None
         return None
     run = max(n for n, _ in found)
     best = [c for n, c in found if n == run]

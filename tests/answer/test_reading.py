@@ -213,3 +213,10 @@ def test_both_sides_compared_after_one_task(assistant) -> None:  # type: ignore[
 def test_praise_of_the_assistant_itself(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "嘿嘿，你这个小机器人还蛮靠谱的嘛")
     assert (a.intent, a.citations) == ("smalltalk", [])
+
+
+def test_the_corresponding_part_after_a_sub_heading_answer(assistant) -> None:  # type: ignore[no-untyped-def]
+    # the other plan has no such sub-heading: its part of the same kind (组织实施 ~ 保障措施)
+    a = ask(assistant, "石柱方案里任务清单管理有什么要求？", "垫江对应的那部分呢？")
+    assert a.status == "answered" and {p for p, _ in cited(a)} == {"dianjiang-2021"}
+    assert all(n is None for _, n in cited(a)) and "宣传" in a.answer
