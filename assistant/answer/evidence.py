@@ -176,14 +176,17 @@ NUMBERING_RE = re.compile(r"^\s*[（(]?[一二三四五六七八九十\d]+[)）.
 def _heading_runs(store: IndexStore, text: str, plan_ids: set[str]) -> list[tuple[int, Chunk]]:
     """Paragraphs of parts without tasks whose sub-heading repeats 4+ characters of the text,
     with the length of that run."""
-    found: list[tuple[int, Chunk]] = []
-    for c in store.chunks.values():
-        if (c.plan_id in plan_ids and c.kind == "body" and c.task_number is None
-                and not c.task_numbers and len(c.section_path) >= 2):
-            run = longest_shared(text, NUMBERING_RE.sub("", c.section_path[-1]))
-            if run:
-                found.append((run, c))
-    return found
+    return [(run, c) for c, heading in _sub_headed_paragraphs(store) if c.plan_id in plan_ids
+            if (run := longest_shared(text, heading))]
+
+
+def _sub_headed_paragraphs(store: IndexStore) -> tuple[tuple[Chunk, str], ...]:
+    """The paragraphs of parts without tasks that sit under a sub-heading, with that heading
+    unnumbered (found once per index generation, not per question)."""
+    return store.memo("sub_headed", (), lambda: tuple(
+        (c, NUMBERING_RE.sub("", c.section_path[-1])) for c in store.chunks.values()
+        if c.kind == "body" and c.task_number is None and not c.task_numbers and len(c.section_path) >= 2
+    ))
 
 
 def _heading_passage(store: IndexStore, q: Query) -> Evidence | None:
@@ -286,14 +289,20 @@ def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task
         plain = not rx("situation").search(q.text)
         if m.said_weight(text, top) > COMMON_WEIGHT and not (plain and m.unseen_nouns(text)):
             return "answered"
-    public = lexicon()["public"]["words"]
     said_something = best >= 1.0 and share >= 0.3  # a task says a word of it, and it is not one stray word
-    if (not said_something and share < 0.5 and not any(w in q.text.lower() for w in public)
-            and not rx("asks_support").search(q.text) and not rx("asks_rule").search(q.text)
-            # "A县城里可以…吗？": whether something may be done in a plan's region
-            and not (q.plan_named and rx("asks_leave").search(q.text)) and not rx("asks_plan").search(q.text)):
+    if not said_something and share < 0.5 and not _public_affairs(q):
         return "out_of_scope"  # the plans hardly speak of it, and it is no public-affairs question
     return "not_covered"
+
+
+def _public_affairs(q: Query) -> bool:
+    """The question is a policy question whatever its topic: it names a public-affairs word,
+    asks for support, what a rule requires or forbids, what the plans say, or whether
+    something may be done in a plan's region ("A县城里可以…吗？")."""
+    text = q.text
+    return (any(w in text.lower() for w in lexicon()["public"]["words"])
+            or any(rx(k).search(text) for k in ("asks_support", "asks_rule", "asks_plan"))
+            or (q.plan_named and bool(rx("asks_leave").search(text))))
 
 
 def gather_topic(store: IndexStore, q: Query, within: list[Task] | None = None) -> Evidence:

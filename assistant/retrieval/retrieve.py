@@ -135,7 +135,7 @@ def expand_query(text: str, synonyms_file: Path) -> str:
 @lru_cache(maxsize=4096)
 def _expand(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     low = text.lower()
-    latin = re.search(r"[a-z]", low) is not None  # Latin words are looked for only beside Latin letters
+    latin = LATIN_LETTER_RE.search(low) is not None  # Latin words are looked for only beside Latin letters
     said = [(word, term) for word, term in pairs if (latin or not word.isascii()) and _has_word(low, word)]
     inside = within_phrases(low, [word for word, _ in said])
     extra = [term for word, term in said if word not in inside and term not in text]

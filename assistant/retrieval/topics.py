@@ -21,6 +21,7 @@ from ..ingest.units import toneless
 from ..records import Task
 from .retrieve import (
     LATIN_JOINERS_RE,
+    LATIN_LETTER_RE,
     LATIN_PART_MIN,
     _has_word,
     latin_key,
@@ -58,10 +59,9 @@ def _modifiers() -> frozenset[str]:
 
 
 QUOTED_NAME_RE = re.compile(r"“[^”]{1,20}”")  # a name the plan quotes (“绿色通道”, “非禁即入”)
-LATIN_LETTER_RE = re.compile(r"[a-z]", re.I)
 SOUND_MAX = 6  # the longest plan term a sound-alike typo is looked for in
-MEMO_WORDS = 100_000
-UNSEEN_NOUN_WEIGHT = math.log(20) + 1  # as much as a word one task in twenty says  # words whose document frequency / corpus presence is kept
+MEMO_WORDS = 100_000  # words whose document frequency / corpus presence is kept
+UNSEEN_NOUN_WEIGHT = math.log(20) + 1  # as much as a word one task in twenty says
 GENERIC_HEADS = ("业务", "行业", "产业")  # heads that add nothing to the domain word before them
 ALL_PARTS = "\x00all"  # marks the parts of a two-domain word: every part must be said
 MODIFIER_SHARE = 0.2  # a policy verb beside a domain word weighs this much of its IDF
@@ -75,14 +75,20 @@ def _jieba() -> object:
     return jieba
 
 
+@lru_cache(maxsize=1)
+def _posseg() -> object:
+    """jieba's part-of-speech cutter and dictionary (loaded once, ~50 MB)."""
+    import jieba.posseg
+
+    _jieba()
+    return jieba.posseg
+
+
 @lru_cache(maxsize=8192)
 def _is_noun(word: str) -> bool:
     """The segmenter's part-of-speech dictionary reads the word as one noun (垃圾, 网吧, 落户),
     not a verb, adverb or phrase (直接, 算了, 不问)."""
-    import jieba.posseg
-
-    _jieba()
-    cut = jieba.posseg.lcut(word)
+    cut = _posseg().lcut(word)  # type: ignore[attr-defined]
     return len(cut) == 1 and ((cut[0].flag.startswith("n") and cut[0].flag not in ("nr", "ns")) or cut[0].flag == "vn")
 
 
@@ -98,10 +104,7 @@ LOOSE_TAGS = FUNCTION_TAGS | {"t", "d", "f"}
 def function_word(word: str, loose: bool = False) -> bool:
     """The segmenter's dictionary tags the word as a function word (几个, 这样; with `loose`
     also 今年, 已经)."""
-    import jieba.posseg
-
-    _jieba()
-    return jieba.posseg.dt.word_tag_tab.get(word) in (LOOSE_TAGS if loose else FUNCTION_TAGS)  # type: ignore[attr-defined]
+    return _posseg().dt.word_tag_tab.get(word) in (LOOSE_TAGS if loose else FUNCTION_TAGS)  # type: ignore[attr-defined]
 
 
 def content_words(text: str) -> list[str]:
