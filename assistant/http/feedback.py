@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -84,6 +86,28 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _wal(engine: Engine) -> None:
+    """Put the SQLite file in WAL mode (kept in the file: once is enough). Switching needs the
+    file to itself, and SQLite answers "database is locked" at once, without waiting out the
+    busy timeout, while another replica is writing its first rows: so it is retried until that
+    timeout, and skipped when another replica has already switched it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        while True:
+            try:
+                if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    cur.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        raw.close()
+
+
 def _sqlite_engine(url: URL) -> Engine:
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
@@ -146,11 +170,7 @@ class FeedbackStore:
                 if self.dialect == "sqlite":
                     if self.path is not None:
                         self.path.parent.mkdir(parents=True, exist_ok=True)
-                    raw = self.engine.raw_connection()
-                    try:
-                        raw.cursor().execute("PRAGMA journal_mode = WAL")
-                    finally:
-                        raw.close()
+                    _wal(self.engine)
                 with self._writer.begin() as conn:
                     if self.dialect == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
