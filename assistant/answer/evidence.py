@@ -215,19 +215,35 @@ def _heading_passage(store: IndexStore, q: Query) -> Evidence | None:
     return Evidence("answered", facts=(Fact(pid, "section", NUMBERING_RE.sub("", path[0]), chunks[0], None, parts),))
 
 
-def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidence:
+def _candidates(store: IndexStore, q: Query, text: str, dense: bool) -> list[tuple[float, Task]]:
+    """The tasks retrieval proposes for a free-text question, each with how much of the
+    question it says (`TopicMatcher.support`), in retrieval order."""
     m = matcher(store)
-    text = q.focus or q.topic or q.about or q.text
-    about = q.about or q.text
-    ranked = tasks_from_hits(store, hybrid(store, about, list(q.plan_ids), k=8), text, 8)
+    ranked = tasks_from_hits(store, hybrid(store, q.about or q.text, list(q.plan_ids), k=8, dense=dense), text, 8)
     # a task that prints the plans' own rare term for a word of the question (征信 → 资信调查)
     # is a candidate whatever retrieval ranked (a long task buries one phrase)
     scope = set(q.plan_ids)
     found = [t for term in m.synonym_terms(text) if m.term_weight(term) > RARE_WEIGHT
              for pid, n in m.docs_saying(term)[:4] if pid in scope and (t := store.task(pid, n)) is not None]
-    ranked = list(dict.fromkeys(found + ranked))
-    scored = [(m.support(text, t), t) for t in ranked]
-    verdict = coverage_verdict(store, q, scored)
+    return [(m.support(text, t), t) for t in dict.fromkeys(found + ranked)]
+
+
+def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidence:
+    m = matcher(store)
+    text = q.focus or q.topic or q.about or q.text
+    scored: list[tuple[float, Task]] = []
+    if single:
+        # one task is asked for ("…那项由谁牵头？"), and the task that says most of the question
+        # is it: when the plans' words alone (no embedding) rank first a task that says two of
+        # its words and more of it than any other, that is the answer; ties and weaker finds
+        # are left to the full search, whose order breaks ties and decides the verdict
+        scored = _candidates(store, q, text, dense=False)
+        if not scored or scored[0][0] < DECISIVE or any(s >= scored[0][0] for s, _ in scored[1:]):
+            scored = []
+    verdict = coverage_verdict(store, q, scored) if scored else None
+    if verdict != "answered":
+        scored = _candidates(store, q, text, dense=True)
+        verdict = coverage_verdict(store, q, scored)
     if verdict != "answered":
         return Evidence(verdict, closest=tuple(t for _, t in scored[:2]), topic=text,
                         reasons=("方案中没有同时说到问题要点的任务",))
@@ -257,6 +273,8 @@ def _own_heading(store: IndexStore, t: Task) -> tuple[str, str]:
     return t.plan_id, re.sub(r"^[（(]?[一二三四五六七八九十\d]+[)）.、．]\s*", "", last)
 
 
+# a task that says this many of the question's words answers it (`coverage_verdict`)
+DECISIVE = 2.0
 # IDF weight (log((n+1)/(df+1)) + 1) of a word a quarter of the tasks say
 COMMON_WEIGHT = math.log(4) + 1
 # … and of a word one task in twenty says
@@ -278,7 +296,7 @@ def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task
     # the best task says two of the question's words, or one while most of its words are the
     # plans' own (rule carried over from the first round, calibrated on the dev sets) and that
     # one is not a word a quarter of the tasks say (外资 alone does not answer 外资办幼儿园)
-    if best >= 2.0:
+    if best >= DECISIVE:
         return "answered"
     if best >= 1.0 and share >= 0.45:
         text = q.focus or q.topic or q.text

@@ -156,15 +156,16 @@ def within_phrases(text: str, words: Sequence[str]) -> set[str]:
     return out
 
 
-def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8) -> list[Hit]:
+def hybrid(store: IndexStore, query: str, plan_ids: Sequence[str], k: int = 8, dense: bool = True) -> list[Hit]:
     """Top-k chunks for a free-text question within the given plans (kept per generation:
     the same text over the same plans is retrieved once). Punctuation around the question says
-    nothing of what it asks: "…多少？" and "…多少，谢谢！" (wrapper removed) retrieve alike."""
+    nothing of what it asks: "…多少？" and "…多少，谢谢！" (wrapper removed) retrieve alike.
+    `dense=False`: the lexical and phrase rankings only (no embedding, no vector query)."""
     query = query.strip().strip("？?！!。.，,；;：: ")
     text = expand_query(query, store.settings.corpus_dir / "synonyms.toml")
     pids = tuple(sorted(set(plan_ids)))
-    key = (query, text, pids, k)
-    return list(store.memo("hybrid", key, lambda: _hybrid(store, query, text, set(pids), k)))
+    key = (query, text, pids, k, dense)
+    return list(store.memo("hybrid", key, lambda: _hybrid(store, query, text, set(pids), k, dense)))
 
 
 def dense_text(query: str, expanded: str) -> str:
@@ -175,12 +176,14 @@ def dense_text(query: str, expanded: str) -> str:
     return expanded if LATIN_LETTER_RE.search(query) else query
 
 
-def _hybrid(store: IndexStore, query: str, text: str, pids: set[str], k: int) -> tuple[Hit, ...]:
+def _hybrid(store: IndexStore, query: str, text: str, pids: set[str], k: int, use_dense: bool) -> tuple[Hit, ...]:
     lexical = store.lexical().search(text, k=20, plan_ids=pids)
-    try:
-        dense = store.dense_ids(store.query_embedding(dense_text(query, text)), pids, k=20)
-    except Exception as exc:  # Chroma down, files gone or corrupt: the caller answers 503
-        raise VectorStoreError(f"vector search failed: {exc}") from exc
+    dense: list[str] = []
+    if use_dense:
+        try:
+            dense = store.dense_ids(store.query_embedding(dense_text(query, text)), pids, k=20)
+        except Exception as exc:  # Chroma down, files gone or corrupt: the caller answers 503
+            raise VectorStoreError(f"vector search failed: {exc}") from exc
     phrase = phrase_ranking(store, query, pids)
     fused = rrf([[c.id for c, _ in lexical], dense, phrase])
     hits: list[Hit] = []

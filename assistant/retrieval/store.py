@@ -28,6 +28,7 @@ from ..settings import Settings, prepare_offline_runtime
 Role = Literal["lead", "responsible", "any"]
 QUERY_VECTORS = 512  # question vectors kept per generation (repeated and suggested questions)
 MEMO_SIZE = 1024  # results of pure per-question steps kept per generation and step
+WHOLE_RANKING_MAX = 512  # passages: a collection this small is ranked whole by one query per vector
 T = TypeVar("T")
 
 
@@ -263,16 +264,29 @@ class IndexStore:
         0.2–2 ms more per query at 1k passages, 1–18 ms at 9k), and a search over every plan
         needs no filter: the same ids in the same order as the metadata filter
         (tests/retrieval/test_store.py)."""
-        query: dict[str, Any] = {"n_results": k, "include": ["distances"]}
+        total = len(self.chunks)
+        if total <= WHOLE_RANKING_MAX:
+            # a small collection is ranked whole, once per vector: the same question searched
+            # again over other plans (a comparison, the check that "…有类似措施吗？" is
+            # answerable) costs no second query
+            key = np.asarray(vector, dtype=np.float32).tobytes()
+            ranking = self.memo("dense_ranking", key, lambda: self._nearest(vector, total, {}))
+            if set(self.plans) <= plan_ids:
+                return list(ranking[:k])
+            return [cid for cid in ranking if self.chunks[cid].plan_id in plan_ids][:k]
+        query: dict[str, Any] = {}
         if not set(self.plans) <= plan_ids:
             if self.settings.chroma_host:  # a Chroma server: not measured with id lists
                 query["where"] = {"plan_id": {"$in": sorted(plan_ids)}}
             else:
                 query["ids"] = [cid for pid in sorted(plan_ids) for cid in self._plan_passages.get(pid, ())]
+        return list(self._nearest(vector, k, query))
+
+    def _nearest(self, vector: list[float], k: int, where: dict[str, Any]) -> tuple[str, ...]:
         result = self.collection().query(
-            query_embeddings=np.asarray([vector], dtype=np.float32), **query
+            query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, include=["distances"], **where
         )
-        return list(result["ids"][0])
+        return tuple(result["ids"][0])
 
     def collection(self) -> Any:
         with self._open_lock:  # concurrent first queries must not open Chroma twice

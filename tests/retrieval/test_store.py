@@ -129,9 +129,17 @@ def test_concurrent_questions_embed_a_text_once(index_settings: Settings) -> Non
     assert counting.calls == list(dict.fromkeys([text, searched]))
 
 
-def test_dense_query_filters_as_the_metadata_filter_does(store: IndexStore) -> None:
+@pytest.mark.parametrize("whole_ranking_max", [512, 0], ids=["ranked-whole", "filtered-query"])
+def test_dense_query_filters_as_the_metadata_filter_does(
+    store: IndexStore, whole_ranking_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The dense query names the plans by their passage ids, and drops the filter over every
-    plan: the same ids in the same order as Chroma's metadata filter on plan_id."""
+    plan; a small collection is ranked whole once per vector and cut per plan set: either way,
+    the same ids in the same order as Chroma's metadata filter on plan_id."""
+    from assistant.retrieval import store as store_module
+
+    monkeypatch.setattr(store_module, "WHOLE_RANKING_MAX", whole_ranking_max)
+    store._memo.clear()
     plans = sorted(store.plans)
     assert len(plans) >= 2
     collection = store.collection()
@@ -145,6 +153,7 @@ def test_dense_query_filters_as_the_metadata_filter_does(store: IndexStore) -> N
             )["ids"][0]
             got = store.dense_ids(vector, set(chosen))
             assert got == by_metadata
+            assert store.dense_ids(vector, set(chosen), k=5) == by_metadata[:5]
             assert got and all(store.passage(cid).plan_id in chosen for cid in got)  # type: ignore[union-attr]
 
 
@@ -161,3 +170,19 @@ def test_a_chinese_question_is_embedded_as_asked(store: IndexStore, monkeypatch:
     retrieve.hybrid(store, "Can a Hong Kong doctor open a clinic?", pids)
     assert seen[0] == "我想在那边开诊所看病"
     assert seen[1].startswith("Can a Hong Kong doctor open a clinic") and seen[1] != "Can a Hong Kong doctor open a clinic"
+
+
+def test_a_small_collection_is_queried_once_per_question_vector(
+    store: IndexStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same question searched over one plan, then another, then all: one Chroma query."""
+    store._memo.clear()
+    collection = store.collection()
+    calls: list[dict[str, Any]] = []
+    real = collection.query
+    monkeypatch.setattr(collection, "query", lambda **kw: calls.append(kw) or real(**kw))
+    vector = store.query_embedding("跨境电商综合试验区")
+    plans = sorted(store.plans)
+    for chosen in [*({p} for p in plans), set(plans)]:
+        assert store.dense_ids(vector, chosen)
+    assert len(calls) == 1 and calls[0]["n_results"] == len(store.chunks)
