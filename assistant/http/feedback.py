@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,18 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+@lru_cache(maxsize=2)
+def _upsert_conversation(dialect: str) -> Any:
+    """One row per message id, the latest wins: the statement built once per dialect, its
+    values given at execution (building it per request cost ~0.4 ms of CPU)."""
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(conversations)
+    return stmt.on_conflict_do_update(
+        index_elements=[conversations.c.message_id],
+        set_={c.name: stmt.excluded[c.name] for c in conversations.c if c.name not in ("id", "message_id")},
+    )
+
+
 class FeedbackStore:
     def __init__(self, data_dir: Path, url: str | None = None):
         """`url` None: SQLite at data_dir/assistant.sqlite3; else any SQLAlchemy URL
@@ -177,10 +190,10 @@ class FeedbackStore:
                     metadata.create_all(conn, checkfirst=True)
             self._ready = True
 
-    def _write(self, stmt: Any) -> int:
+    def _write(self, stmt: Any, params: dict[str, Any] | None = None) -> int:
         self._init()
         with self._available(), self._writer.begin() as conn:
-            result = conn.execute(stmt)
+            result = conn.execute(stmt, params)
             key = result.inserted_primary_key
         return int(key[0]) if key and key[0] is not None else 0
 
@@ -244,13 +257,7 @@ class FeedbackStore:
             "created_at": _now(),
             "client": client,
         }
-        insert: Any = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = insert(conversations).values(**row)
-        stmt = stmt.on_conflict_do_update(  # one row per message id, the latest wins
-            index_elements=[conversations.c.message_id],
-            set_={k: stmt.excluded[k] for k in row if k != "message_id"},
-        )
-        self._write(stmt)
+        self._write(_upsert_conversation(self.dialect), row)
 
     def conversation(self, message_id: str) -> dict[str, Any] | None:
         rows = self._read(select(conversations).where(conversations.c.message_id == message_id))

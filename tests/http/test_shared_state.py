@@ -78,6 +78,20 @@ def test_sqlite_default_refusals_and_outage(tmp_path: Path) -> None:
     finally:
         con.close()
     assert store.conversation("m-1")["answer"] == {"answer": "答"}  # type: ignore[index]
+    # the same message logged again (a failure, then its retry): one row, the latest wins
+    store.log_conversation(
+        message_id="m-1", request_id="r2", endpoint="/api/chat", plan_id="p",
+        messages=[{"role": "user", "content": "问题"}], answer={"answer": "新答"},
+        status="answered", intent="y", latency_ms=7, client=None,
+    )  # fmt: skip
+    again = store.conversation("m-1")
+    assert again is not None and again["answer"] == {"answer": "新答"}
+    assert (again["request_id"], again["plan_id"], again["intent"], again["latency_ms"]) == ("r2", "p", "y", 7)
+    con = sqlite3.connect(store.path)
+    try:
+        assert con.execute("SELECT count(*) FROM conversations").fetchone() == (1,)
+    finally:
+        con.close()
 
     # nothing listens on port 1: a clear 503, nothing pretends to be saved
     down = FeedbackStore(tmp_path / "unused", "postgresql+psycopg://app@127.0.0.1:1/assistant")
