@@ -238,7 +238,8 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
         # its words and more of it than any other, that is the answer; ties and weaker finds
         # are left to the full search, whose order breaks ties and decides the verdict
         scored = _candidates(store, q, text, dense=False)
-        if not scored or scored[0][0] < DECISIVE or any(s >= scored[0][0] for s, _ in scored[1:]):
+        first = (scored[0][0], m.said_share(text, scored[0][1])) if scored else (0.0, 0.0)
+        if first[0] < DECISIVE or any(s >= first[0] and (s, m.said_share(text, t)) >= first for s, t in scored[1:]):
             scored = []
     verdict = coverage_verdict(store, q, scored) if scored else None
     if verdict != "answered":
@@ -253,8 +254,12 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
     best = support[ranked_by_support[0]]
     home = _own_heading(store, ranked_by_support[0])
     if single:
-        # the best task, and others only while they say as much of the question
-        keep = [t for t in ranked_by_support[:limit] if support[t] >= best]
+        # the best task, and others only while they say as much of the question: as many of
+        # its words and as much of their weight (经济 and 发展 are two words, as 夜间 and 经济
+        # are, but say less of 夜间经济)
+        weight = {t: m.said_share(text, t) for t in ranked_by_support if support[t] >= best}
+        top = max(weight.values())
+        keep = [t for t in weight if weight[t] >= top - 1e-9][:limit]
     else:
         # tasks that say half as much as the best, and the best task's siblings under its own
         # heading that say some of it (the data-security task beside the sensitive-data one)

@@ -610,6 +610,13 @@ class TopicMatcher:
         # a question's words describe one thing together: no splitting into alternatives here
         return max((said for _, said, _ in self.scores(ALT_SPLIT_RE.sub(" ", text), task)), default=0.0)
 
+    def said_share(self, text: str, task: Task) -> float:
+        """Of the alternative `support` counts, the weighted share of the question the task says
+        (a rare word weighs more than a common one): what tells apart tasks that say as many
+        of its words."""
+        return max(((said, share) for share, said, _ in self.scores(ALT_SPLIT_RE.sub(" ", text), task)),
+                   default=(0.0, 0.0))[1]
+
     def plan_terms(self, text: str) -> tuple[str, ...]:
         """The plans' own terms the question's words map to (工资 → 薪酬, 汇出去 → 购汇)."""
         return tuple(dict.fromkeys(
