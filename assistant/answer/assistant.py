@@ -21,7 +21,7 @@ from ..retrieval.retrieve import synonyms_version
 from ..retrieval.store import IndexStore, StoreHolder
 from ..settings import Settings
 from . import compose as C
-from .evidence import Evidence, gather_listed, gather_topic, gather_unit_tasks, matcher
+from .evidence import Evidence, gather_listed, gather_topic, gather_unit_tasks, like_shown, matcher
 from .intents import INTENTS
 from .suggest import suggest
 from .understand import Query, rx, understand, with_answer_units
@@ -145,7 +145,10 @@ class Assistant:
         # pure over the generation (and the synonyms file): a repeated question, or a suggestion
         # checked by _answerable and then asked, is gathered once
         key = (q, synonyms_version(store))
-        return store.memo("evidence", key, lambda: INTENTS[q.intent].gather(store, q))
+        ev = store.memo("evidence", key, lambda: INTENTS[q.intent].gather(store, q))
+        if q.similar and previous is not None:
+            return like_shown(store, q, ev, previous[1])
+        return ev
 
     def compose(
         self, store: IndexStore, q: Query, ev: Evidence, asked: str
@@ -171,17 +174,18 @@ class Assistant:
             INTENTS[q.intent].compose(q, ev, ctx, d)
         sizes = store.plan_sizes()
         offered = suggest(q, ev, store.plans, sizes, asked)
-        answer = d.answer(status, intent, list(q.plan_ids), self._answerable(store, q, offered))
+        answer = d.answer(status, intent, list(q.plan_ids), self._answerable(store, q, ev, offered))
         return answer, d.counts
 
-    def _answerable(self, store: IndexStore, q: Query, offered: list[str]) -> list[str]:
+    def _answerable(self, store: IndexStore, q: Query, ev: Evidence, offered: list[str]) -> list[str]:
         """Keep a suggestion that depends on retrieval ("…有类似措施吗？") only when asking it
-        next would be answered; table lookups and plan facts are answerable by construction."""
+        next would be answered (in the light of this answer, as it would be asked after it);
+        table lookups and plan facts are answerable by construction."""
         out = []
         for s in offered:
             nxt = understand(s, store.plans, store.registry, None, q)
             if nxt.intent in ("applies", "topic", "compare") or (nxt.intent == "task_units" and not nxt.task_numbers):
-                if self.gather(store, nxt).status != "answered":
+                if self.gather(store, nxt, (q, ev) if nxt.similar else None).status != "answered":
                     continue
             out.append(s)
         return out
@@ -249,7 +253,7 @@ class Assistant:
             chain.append(previous)
         query = chain[-1]
         before = None
-        if query.subset and len(chain) > 1:
+        if (query.subset or query.similar) and len(chain) > 1:
             j = len(chain) - 2
             while query.ordinal and j > 0 and chain[j].ordinal:
                 j -= 1  # "the first one" then "and the last one?": both of the same list

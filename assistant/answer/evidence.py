@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..records import Chunk, Section, Status, Task
 from ..retrieval.retrieve import hybrid, longest_shared, tasks_from_hits
@@ -269,6 +269,36 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
         ][:limit]
     return Evidence("answered", (TaskGroup("ranked", keep[0].plan_id, tuple(keep)),), topic=text,
                     terms=m.plan_terms(text))
+
+
+LIKE_SIMILARITY = 0.5  # what the comparison pairs tasks on (`closest_elsewhere`)
+
+
+def like_shown(store: IndexStore, q: Query, ev: Evidence, shown: Evidence) -> Evidence:
+    """"B县有类似措施吗？" after an answer that showed tasks of A县: of what B县's search found,
+    the tasks like the one shown that said most of the question (most of the shorter text's
+    character pairs shared, as the comparison pairs them) or saying as much of the question as
+    it did, by words and their weight (and two of its words at least); when none is, B县 has no
+    such task (the nearest found are offered)."""
+    shown_there = [t for t in shown.tasks() if t.plan_id not in q.plan_ids]
+    if ev.status != "answered" or shown.status != "answered" or not shown_there:
+        return ev
+    m = matcher(store)
+    text = q.focus or q.topic or q.about or q.text
+    # the shown tasks that say most of the question (a list's weaker items are not what B县's
+    # tasks should be like)
+    said = {t: (m.support(text, t), m.said_share(text, t)) for t in shown_there}
+    before = [t for t in shown_there if said[t] == max(said.values())]
+    bar = said[before[0]]
+    found = ev.tasks()
+    keep = {t for t in found
+            if any(similarity(t.text, s.text) >= LIKE_SIMILARITY for s in before)
+            or (m.support(text, t) >= DECISIVE and (m.support(text, t), m.said_share(text, t)) >= bar)}
+    if not keep:
+        return Evidence("not_covered", closest=tuple(found[:2]), like=before[0],
+                        reasons=("所问方案中没有与已答任务相近的任务",))
+    groups = tuple(replace(g, tasks=kept) for g in ev.groups if (kept := tuple(t for t in g.tasks if t in keep)))
+    return replace(ev, groups=groups)
 
 
 def _own_heading(store: IndexStore, t: Task) -> tuple[str, str]:

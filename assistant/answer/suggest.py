@@ -49,7 +49,9 @@ def suggest(
             out.append(f"Who leads task {nxt} of {where(t.plan_id)}?" if en
                        else f"{where(t.plan_id)}第{nxt}项由谁牵头？")
     if many and q.intent in ("applies", "task_units") and tasks and not q.task_numbers:
-        others = [p for p in plans.values() if p.id not in {t.plan_id for t in tasks}]
+        # not the plan whose task this answer was compared with (that is where the asker came from)
+        asked_before = {ev.like.plan_id} if ev.like is not None else set()
+        others = [p for p in plans.values() if p.id not in {t.plan_id for t in tasks} | asked_before]
         if others:
             o = others[0]
             out.append(f"Does the {o.name_en or o.short_name} plan have similar measures?" if en

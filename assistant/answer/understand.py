@@ -79,6 +79,7 @@ class Query:
     about: str = ""  # the words retrieval uses: this turn's, or the earlier turn a follow-up refers to
     focus: str = ""  # the topic with its words still in place, for matching against task text
     like: tuple[str, int] | None = None  # "第9项…？那另一个县呢？": the task whose counterpart is asked
+    similar: bool = False  # "B县有类似措施吗？": what another plan has like the tasks just shown
     ordinal: int = 0  # "the second one": that item of the previous answer's list (-1: the last)
     their_units: str = ""  # "这个单位…": the lead/responsible units of the previous answer's task
 
@@ -521,6 +522,10 @@ def _follow_up(
         asks_deadline=q.asks_deadline,
         plan_named=bool(mentioned),
         like=like if not q.task_numbers and intent == "task_units" else None,
+        # "B县有类似措施吗？" (no topic of its own) after an answer about A县: B县's tasks like
+        # the ones that answer showed, not whatever B县 says of the question's words
+        similar=bool(mentioned) and set(mentioned) != set(previous.plan_ids) and not q.topic
+        and not q.task_numbers and bool(rx("similar").search(text)),
     )
 
 

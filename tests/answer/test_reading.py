@@ -220,3 +220,26 @@ def test_the_corresponding_part_after_a_sub_heading_answer(assistant) -> None:  
     a = ask(assistant, "石柱方案里任务清单管理有什么要求？", "垫江对应的那部分呢？")
     assert a.status == "answered" and {p for p, _ in cited(a)} == {"dianjiang-2021"}
     assert all(n is None for _, n in cited(a)) and "宣传" in a.answer
+
+
+def test_similar_measures_elsewhere_are_like_the_task_shown(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "B县有类似措施吗？" after one of A县's tasks: a B县 task like it (the comparison's measure),
+    # not one that shares a word or two of the question (外资 → 外商投资, 机构)
+    first = ask(assistant, "港澳人士开独资医疗机构那项，配合单位是哪个？")
+    assert cited(first) == [("shizhu-2022", 13)]
+    assert not any("类似" in s for s in first.suggestions)  # its answer would be "none": not offered
+    a = ask(assistant, "港澳人士开独资医疗机构那项，配合单位是哪个？", "垫江有没有类似的？")
+    assert a.status == "not_covered" and ("shizhu-2022", 13) in cited(a) and "相近的任务" in a.answer
+    assert not any(s.startswith("石柱有类似") for s in a.suggestions)  # not back where it came from
+    a = ask(assistant, "在石柱的外资企业要投诉，到底该找哪个单位？", "垫江有类似措施吗？")
+    assert a.status == "answered" and cited(a) == [("dianjiang-2021", 7)]
+
+
+def test_a_follow_up_with_a_topic_of_its_own_is_no_similar_request(assistant) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answer.understand import understand
+
+    store = assistant.holder.get()
+    prev = understand("石柱对中药材趁鲜切制有什么支持？", store.plans, store.registry)
+    assert understand("垫江有类似措施吗？", store.plans, store.registry, None, prev).similar
+    assert not understand("那垫江有没有类似的中药材政策？", store.plans, store.registry, None, prev).similar
+    assert not understand("石柱有类似措施吗？", store.plans, store.registry, None, prev).similar  # same plan
