@@ -713,7 +713,7 @@ def compose_not_covered(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         d.say(f"There is no task {nums}: {sizes}." if en
               else f"没有第{nums}项任务：{sizes}。")
     else:
-        d.say(f"{_names(ctx, q.plan_ids)} do(es) not cover this question." if en
+        d.say(f"{_names(ctx, q.plan_ids)} {'does' if len(q.plan_ids) == 1 else 'do'} not cover this question." if en
               else f"所选方案（{_names(ctx, q.plan_ids)}）未涉及这一问题。")
     if ev.closest:
         d.group("The closest content in the plans:" if en else "与之最接近的方案内容是：")

@@ -281,7 +281,7 @@ def like_shown(store: IndexStore, q: Query, ev: Evidence, shown: Evidence) -> Ev
     it did, by words and their weight (and two of its words at least); when none is, B县 has no
     such task (the nearest found are offered)."""
     shown_there = [t for t in shown.tasks() if t.plan_id not in q.plan_ids]
-    if ev.status != "answered" or shown.status != "answered" or not shown_there:
+    if shown.status != "answered" or not shown_there or ev.status == "out_of_scope":
         return ev
     m = matcher(store)
     text = q.focus or q.topic or q.about or q.text
@@ -289,6 +289,8 @@ def like_shown(store: IndexStore, q: Query, ev: Evidence, shown: Evidence) -> Ev
     # tasks should be like)
     said = {t: (m.support(text, t), m.said_share(text, t)) for t in shown_there}
     before = [t for t in shown_there if said[t] == max(said.values())]
+    if ev.status != "answered":  # B县 says nothing of it: nothing like the task shown either
+        return replace(ev, like=before[0])
     bar = said[before[0]]
     found = ev.tasks()
     keep = {t for t in found

@@ -143,4 +143,6 @@ def smalltalk_kind(turn: Turn) -> str | None:
         return "capabilities"
     if core in s["bye"]:
         return "bye"
+    if re.search(s["preface_pattern"], core):
+        return wrapper_kind(turn) or "capabilities"
     return None

@@ -471,7 +471,8 @@ def _follow_up(
         return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True, follow_up=True,
                        role=role or "any", topic="", task_numbers=(),
                        ordinal=ORDINALS.get(next(g for g in m.groups() if g).lower(), 0))
-    if (rx("this_item").search(text) and listed and not q.task_numbers and not q.units
+    elsewhere = bool(set(mentioned) - set(previous.plan_ids))  # names a plan the last answer was not about
+    if (rx("this_item").search(text) and listed and not q.task_numbers and not q.units and not elsewhere
             and (rx("who").search(text) or role) and previous.intent in ("applies", "topic")):
         # "这项谁负责落实？" after a list of measures: the first (best) of them
         return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True, follow_up=True,

@@ -243,3 +243,30 @@ def test_a_follow_up_with_a_topic_of_its_own_is_no_similar_request(assistant) ->
     assert understand("垫江有类似措施吗？", store.plans, store.registry, None, prev).similar
     assert not understand("那垫江有没有类似的中药材政策？", store.plans, store.registry, None, prev).similar
     assert not understand("石柱有类似措施吗？", store.plans, store.registry, None, prev).similar  # same plan
+
+
+def test_a_turn_that_only_announces_questions_is_small_talk(assistant) -> None:  # type: ignore[no-untyped-def]
+    for text in ("你好，我想问几个问题", "问个问题", "Hi, can I ask you a few questions?"):
+        a = ask(assistant, text)
+        assert (a.status, a.intent) == ("answered", "smalltalk") and not a.citations, text
+    a = ask(assistant, "我想问几个问题：石柱第3项谁牵头？")  # the question that follows is answered
+    assert a.intent == "task_units" and cited(a) == [("shizhu-2022", 3)]
+
+
+def test_this_item_of_another_plan_is_not_the_last_lists_item(assistant) -> None:  # type: ignore[no-untyped-def]
+    # after "B县 has nothing like it", "那A县这项由谁牵头？" is A县's task talked about, not B县's list
+    a = ask(assistant, "我们是一家外资公司，打算在石柱成立一家旅行社，还想做出境游，政策上允许吗？",
+            "垫江有类似措施吗？", "那石柱这项由谁牵头？")
+    assert a.status == "answered" and cited(a) == [("shizhu-2022", 31)]
+
+
+def test_nothing_elsewhere_says_it_is_nothing_like_the_task_shown(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "我们是一家外资公司，打算在石柱成立一家旅行社，还想做出境游，政策上允许吗？", "垫江有类似措施吗？")
+    assert a.status == "not_covered" and ("shizhu-2022", 31) in cited(a)
+    assert "没有与《石柱县服务业扩大开放综合试点实施方案》第31项" in a.answer
+    a = ask(assistant, "What is the minimum wage in Shizhu?")
+    assert a.status == "not_covered" and "does not cover this question" in a.answer
+    a = ask(assistant, "What is the minimum wage in the two counties?")
+    assert a.status == "not_covered" and "do not cover this question" in a.answer
+    a = ask(assistant, "Does Dianjiang have a measure on foreign talent visas? Who leads it?")
+    assert a.status == "answered" and cited(a) == [("dianjiang-2021", 9)]  # a talent visa is an entry matter
