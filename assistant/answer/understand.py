@@ -275,7 +275,8 @@ def understand_turn(
                 and ((role and not unit_role) or any(rx(k).search(asking) for k in ("taskword", "participate", "which")))):
             # "这个单位在B县还牵头了哪些任务？": the department of the task just answered
             which = unit_role or (previous.role if previous.role in ("lead", "responsible") else "lead")
-            return replace(base, intent="unit_tasks", plan_ids=mentioned or previous.plan_ids,
+            everywhere = all_ids if rx("all_plans").search(text) else ()  # "它在两个方案里…"
+            return replace(base, intent="unit_tasks", plan_ids=mentioned or everywhere or previous.plan_ids,
                            follow_up=True, their_units=which, role=asks_role or "any")
         if (wants_count and not topic and not units and not numbers and not mentioned
                 and previous.intent in ("unit_tasks", "topic", "compare")):

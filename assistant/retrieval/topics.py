@@ -64,6 +64,8 @@ MEMO_WORDS = 100_000  # words whose document frequency / corpus presence is kept
 UNSEEN_NOUN_WEIGHT = math.log(20) + 1  # as much as a word one task in twenty says
 GENERIC_HEADS = ("业务", "行业", "产业")  # heads that add nothing to the domain word before them
 ALL_PARTS = "\x00all"  # marks the parts of a two-domain word: every part must be said
+EVERY_PART = "\x00every"  # a compound the plans print whole is also said by all its parts, apart
+COMPOUND_MIN = 6  # characters: a topic word this long can be printed in other words, part by part
 MODIFIER_SHARE = 0.2  # a policy verb beside a domain word weighs this much of its IDF
 
 
@@ -531,6 +533,11 @@ class TopicMatcher:
 
         if (says(word) if not word.isascii() else False) or any(says(e) for e in exp):
             return 1.0
+        if subs and subs[0] == EVERY_PART:
+            # 知识产权质押融资 said as “知识产权、股权…组合式质押贷款”: every part, or a word of
+            # its domain (融资 → 贷款), in the same task
+            parts = subs[1:]
+            return 1.0 if all(says(x) or any(says(e) for e in self.categories.get(x, ())) for x in parts) else 0.0
         if subs:
             said = sum(1 for s in subs if says(s)) / len(subs)
             if said:  # part of a long word the plans never print whole (体育赛事 → 体育)
@@ -556,7 +563,7 @@ class TopicMatcher:
         out: list[tuple[str, set[str], list[str]]] = []
         for w, exp, subs in alt:
             if not subs:
-                out.append((w, exp, subs))
+                out.append((w, exp, self._every_part(w)))
                 continue
             parts = [x for x in subs if not any(x != y and x in y for y in subs)] or subs
             # two domains together (外籍人才, 绿色金融) need both: each part is required
@@ -567,6 +574,17 @@ class TopicMatcher:
             kept = [k for k in kept if k[0] in self.corpus or k[1]]  # a part no plan says tells no task apart
             out.extend(kept or [(w, exp, [])])  # no part said anywhere: the word as it is
         return out
+
+    def _every_part(self, word: str) -> list[str]:
+        """A long word the plans print whole (知识产权质押融资) that the segmenter cuts into parts
+        the plans also print (知识产权 / 质押 / 融资): [EVERY_PART, *parts], so that a task
+        saying each part in its own words counts; [] for any other word."""
+        if len(word) < COMPOUND_MIN or word not in self.corpus or not re.fullmatch(r"[\u4e00-\u9fff]+", word):
+            return []
+        parts = [x for x in _jieba().lcut(word) if len(x) >= 2]  # type: ignore[attr-defined]
+        if len(parts) < 2 or "".join(parts) != word or not all(x in self.corpus for x in parts):
+            return []
+        return [EVERY_PART, *parts]
 
     def scores(self, text: str, task: Task, topical: bool = False) -> list[tuple[float, float, int]]:
         """Per alternative: (weighted share said, words fully or partly said, words)."""

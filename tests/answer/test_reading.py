@@ -270,3 +270,33 @@ def test_nothing_elsewhere_says_it_is_nothing_like_the_task_shown(assistant) -> 
     assert a.status == "not_covered" and "do not cover this question" in a.answer
     a = ask(assistant, "Does Dianjiang have a measure on foreign talent visas? Who leads it?")
     assert a.status == "answered" and cited(a) == [("dianjiang-2021", 9)]  # a talent visa is an entry matter
+
+
+def test_it_in_both_plans_is_the_unit_of_the_task_just_given(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "它在两个方案里还牵头了哪些？" after one task: that task's lead unit, in every plan (not the
+    # same task again)
+    a = ask(assistant, "石柱第42项谁牵头", "它在两个方案里还牵头了哪些？")
+    assert a.intent == "unit_tasks" and set(cited(a)) == {("dianjiang-2021", 9), ("shizhu-2022", 22), ("shizhu-2022", 42)}
+    a = ask(assistant, "石柱第42项谁牵头", "它还牵头了哪些？")  # no plan said: the plan talked about
+    assert set(cited(a)) == {("shizhu-2022", 22), ("shizhu-2022", 42)}
+
+
+def test_asking_to_be_given_a_list_is_no_case_of_ones_own(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "帮我列一下" asks for the list; it tells nothing of the asker
+    a = ask(assistant, "对外国人才有哪些便利措施，帮我列一下")
+    assert a.intent == "topic" and {("shizhu-2022", 42), ("shizhu-2022", 43), ("shizhu-2022", 44)} <= set(cited(a))
+
+
+def test_a_compound_printed_whole_is_also_said_part_by_part(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 知识产权质押融资 in one task; 知识产权 … 质押贷款 (融资's domain word) in another: both on it
+    store = assistant.holder.get()
+    m = __import__("assistant.answer.evidence", fromlist=["matcher"]).matcher(store)
+    on_it = [t.number for t in store.plan_tasks("shizhu-2022") if m.matches("知识产权质押融资", t)]
+    assert on_it == [2, 3]
+    assert m._every_part("知识产权质押融资")[1:] == ["知识产权", "质押", "融资"]
+    assert m._every_part("融资") == [] and m._every_part("跨境电商综合试验区") == []  # short, or not printed
+
+
+def test_english_working_groups_are_the_organisation_part(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "How many opening-up work promotion groups does the Dianjiang plan set up?")
+    assert a.intent == "plan_facts" and "9 个开放工作推进组" in a.answer
