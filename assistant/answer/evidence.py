@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from ..records import Chunk, Section, Status, Task
-from ..retrieval.retrieve import hybrid, longest_shared, tasks_from_hits
+from ..retrieval.retrieve import PHRASE_SKIP_RE, hybrid, longest_shared, runs_of, tasks_from_hits
 from ..retrieval.store import IndexStore, Role
 from ..retrieval.topics import TopicMatcher, bigrams, similarity
 from .language import lexicon, pattern
@@ -176,8 +176,11 @@ NUMBERING_RE = re.compile(r"^\s*[（(]?[一二三四五六七八九十\d]+[)）.
 def _heading_runs(store: IndexStore, text: str, plan_ids: set[str]) -> list[tuple[int, Chunk]]:
     """Paragraphs of parts without tasks whose sub-heading repeats 4+ characters of the text,
     with the length of that run."""
+    probe = runs_of(PHRASE_SKIP_RE.sub("", text), 4)  # a heading sharing no 4-character run: none
+    if probe is None:
+        return []
     return [(run, c) for c, heading in _sub_headed_paragraphs(store) if c.plan_id in plan_ids
-            if (run := longest_shared(text, heading))]
+            and next(probe.iter(heading), None) is not None and (run := longest_shared(text, heading))]
 
 
 def _sub_headed_paragraphs(store: IndexStore) -> tuple[tuple[Chunk, str], ...]:

@@ -177,14 +177,17 @@ def dense_text(query: str, expanded: str) -> str:
 
 
 def _hybrid(store: IndexStore, query: str, text: str, pids: set[str], k: int, use_dense: bool) -> tuple[Hit, ...]:
-    lexical = store.lexical().search(text, k=20, plan_ids=pids)
+    # the lexical and phrase rankings are kept apart from the fused result: a question searched
+    # first without the vector search and then with it ranks them once
+    key = (text, tuple(sorted(pids)))
+    lexical = store.memo("lexical", key, lambda: tuple(store.lexical().search(text, k=20, plan_ids=pids)))
     dense: list[str] = []
     if use_dense:
         try:
             dense = store.dense_ids(store.query_embedding(dense_text(query, text)), pids, k=20)
         except Exception as exc:  # Chroma down, files gone or corrupt: the caller answers 503
             raise VectorStoreError(f"vector search failed: {exc}") from exc
-    phrase = phrase_ranking(store, query, pids)
+    phrase = store.memo("phrase", (query, key[1]), lambda: tuple(phrase_ranking(store, query, pids)))
     fused = rrf([[c.id for c, _ in lexical], dense, phrase])
     hits: list[Hit] = []
     for cid, score in fused:
@@ -219,7 +222,7 @@ def longest_shared(query: str, text: str, min_len: int = 4) -> int:
 def phrase_ranking(store: IndexStore, query: str, plan_ids: set[str], k: int = 10) -> list[str]:
     """Task chunks that repeat a phrase of the question (资信调查, 趁鲜切制), longest first:
     a third list for fusion that rewards the plan's exact wording."""
-    probe = _runs_of(PHRASE_SKIP_RE.sub("", query), 4)
+    probe = runs_of(PHRASE_SKIP_RE.sub("", query), 4)
     if probe is None:
         return []
     # one automaton pass finds the chunks sharing any 4-character run; only those are measured
@@ -232,7 +235,7 @@ def phrase_ranking(store: IndexStore, query: str, plan_ids: set[str], k: int = 1
 
 
 @lru_cache(maxsize=1024)
-def _runs_of(q: str, n: int) -> Any:
+def runs_of(q: str, n: int) -> Any:
     """An Aho-Corasick automaton of every n-character run of q (None when q is shorter)."""
     import ahocorasick
 
