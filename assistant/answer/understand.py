@@ -527,7 +527,8 @@ def _follow_up(
         # "B县有类似措施吗？" (no topic of its own) after an answer about A县: B县's tasks like
         # the ones that answer showed, not whatever B县 says of the question's words
         similar=bool(mentioned) and set(mentioned) != set(previous.plan_ids) and not q.topic
-        and not q.task_numbers and bool(rx("similar").search(text)),
+        and not q.task_numbers and not previous.units and previous.intent in ("applies", "task_units", "topic", "compare")
+        and bool(rx("similar").search(text)),
     )
 
 

@@ -300,3 +300,15 @@ def test_a_compound_printed_whole_is_also_said_part_by_part(assistant) -> None: 
 def test_english_working_groups_are_the_organisation_part(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "How many opening-up work promotion groups does the Dianjiang plan set up?")
     assert a.intent == "plan_facts" and "9 个开放工作推进组" in a.answer
+
+
+def test_similar_after_a_units_list_is_that_unit_elsewhere(assistant) -> None:  # type: ignore[no-untyped-def]
+    # after a unit's tasks, "垫江有类似的吗？" asks what that unit does there (no filtering by likeness)
+    a = ask(assistant, "县商务委在石柱方案中牵头哪些任务？", "垫江有类似的吗？")
+    assert a.intent == "unit_tasks" and cited(a) == [("dianjiang-2021", 7)]
+    # English: "anything similar" is no topic of its own
+    a = ask(assistant, "Which tasks does the Shizhu commerce commission lead?", "Does Dianjiang have anything similar?")
+    assert a.intent == "unit_tasks" and cited(a) == [("dianjiang-2021", 7)]
+    a = ask(assistant, "Who handles complaints from foreign-invested enterprises in Shizhu?",
+            "Does Dianjiang have anything similar?")
+    assert a.status == "answered" and cited(a) == [("dianjiang-2021", 7)]
