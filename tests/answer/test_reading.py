@@ -233,6 +233,7 @@ def test_similar_measures_elsewhere_are_like_the_task_shown(assistant) -> None: 
     assert not any(s.startswith("石柱有类似") for s in a.suggestions)  # not back where it came from
     a = ask(assistant, "在石柱的外资企业要投诉，到底该找哪个单位？", "垫江有类似措施吗？")
     assert a.status == "answered" and cited(a) == [("dianjiang-2021", 7)]
+    assert not any("类似" in s for s in a.suggestions)  # no chip back to where the asker came from
 
 
 def test_a_follow_up_with_a_topic_of_its_own_is_no_similar_request(assistant) -> None:  # type: ignore[no-untyped-def]
