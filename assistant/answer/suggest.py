@@ -25,6 +25,11 @@ def suggest(
 
     tasks = [] if q.intent in ("out_of_scope", "smalltalk") or ev.status == "out_of_scope" else (
         ev.tasks() if ev.status == "answered" else list(ev.closest))
+    if ev.status == "not_covered" and ev.closest and q.plan_ids:
+        # the plan does not cover it: first, what the plan does cover (its parts and their tasks)
+        pid = q.plan_ids[0]
+        out.append(f"What parts are the tasks of {where(pid)} divided into?" if en
+                   else f"{where(pid)}的任务分为哪几个部分？")
     if q.intent == "unit_tasks" and q.units and ev.elsewhere:
         # no task in the plan asked about: the plan where it has some
         p = ev.elsewhere[0]

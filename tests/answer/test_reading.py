@@ -313,3 +313,12 @@ def test_similar_after_a_units_list_is_that_unit_elsewhere(assistant) -> None:  
     a = ask(assistant, "Who handles complaints from foreign-invested enterprises in Shizhu?",
             "Does Dianjiang have anything similar?")
     assert a.status == "answered" and cited(a) == [("dianjiang-2021", 7)]
+
+
+def test_after_not_covered_the_first_chip_shows_what_the_plan_does_cover(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "石柱的公租房怎么申请？")
+    assert a.status == "not_covered" and a.suggestions[0] == "石柱方案的任务分为哪几个部分？"
+    b = ask(assistant, "石柱的公租房怎么申请？", a.suggestions[0])
+    assert (b.status, b.intent) == ("answered", "plan_facts") and "55 项任务分为 4 个部分" in b.answer
+    a = ask(assistant, "What is the minimum wage in Shizhu?")
+    assert a.suggestions[0] == "What parts are the tasks of the Shizhu plan divided into?"
