@@ -322,3 +322,11 @@ def test_after_not_covered_the_first_chip_shows_what_the_plan_does_cover(assista
     assert (b.status, b.intent) == ("answered", "plan_facts") and "55 项任务分为 4 个部分" in b.answer
     a = ask(assistant, "What is the minimum wage in Shizhu?")
     assert a.suggestions[0] == "What parts are the tasks of the Shizhu plan divided into?"
+
+
+def test_being_treated_differently_is_no_comparison(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 区别对待 (discriminated against) is a complaint, not a question about differences
+    a = ask(assistant, "我们是港资企业，在石柱投资的时候感觉被区别对待了，方案里说外商投诉归哪个部门牵头处理？")
+    assert a.intent == "task_units" and cited(a) == [("shizhu-2022", 36)]
+    a = ask(assistant, "两个县在外商投资企业投诉方面有什么区别？")
+    assert a.intent == "compare"
