@@ -241,8 +241,8 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
         # its words and more of it than any other, that is the answer; ties and weaker finds
         # are left to the full search, whose order breaks ties and decides the verdict
         scored = _candidates(store, q, text, dense=False)
-        first = (scored[0][0], m.said_share(text, scored[0][1])) if scored else (0.0, 0.0)
-        if first[0] < DECISIVE or any(s >= first[0] and (s, m.said_share(text, t)) >= first for s, t in scored[1:]):
+        first = m.said(text, scored[0][1]) if scored else (0.0, 0.0)
+        if first[0] < DECISIVE or any(s >= first[0] and m.said(text, t) >= first for s, t in scored[1:]):
             scored = []
     verdict = coverage_verdict(store, q, scored) if scored else None
     if verdict != "answered":
@@ -260,7 +260,7 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
         # the best task, and others only while they say as much of the question: as many of
         # its words and as much of their weight (经济 and 发展 are two words, as 夜间 and 经济
         # are, but say less of 夜间经济)
-        weight = {t: m.said_share(text, t) for t in ranked_by_support if support[t] >= best}
+        weight = {t: m.said(text, t)[1] for t in ranked_by_support if support[t] >= best}
         top = max(weight.values())
         keep = [t for t in weight if weight[t] >= top - 1e-9][:limit]
     else:
@@ -290,15 +290,15 @@ def like_shown(store: IndexStore, q: Query, ev: Evidence, shown: Evidence) -> Ev
     text = q.focus or q.topic or q.about or q.text
     # the shown tasks that say most of the question (a list's weaker items are not what B县's
     # tasks should be like)
-    said = {t: (m.support(text, t), m.said_share(text, t)) for t in shown_there}
-    before = [t for t in shown_there if said[t] == max(said.values())]
+    said = {t: m.said(text, t) for t in shown_there}
+    bar = max(said.values())
+    before = [t for t in shown_there if said[t] == bar]
     if ev.status != "answered":  # B县 says nothing of it: nothing like the task shown either
         return replace(ev, like=before[0])
-    bar = said[before[0]]
     found = ev.tasks()
     keep = {t for t in found
             if any(similarity(t.text, s.text) >= LIKE_SIMILARITY for s in before)
-            or (m.support(text, t) >= DECISIVE and (m.support(text, t), m.said_share(text, t)) >= bar)}
+            or ((says := m.said(text, t))[0] >= DECISIVE and says >= bar)}
     if not keep:
         return Evidence("not_covered", closest=tuple(found[:2]), like=before[0],
                         reasons=("所问方案中没有与已答任务相近的任务",))

@@ -53,9 +53,9 @@ def suggest(
         if q.intent == "task_units" and nxt <= sizes.get(t.plan_id, 0):
             out.append(f"Who leads task {nxt} of {where(t.plan_id)}?" if en
                        else f"{where(t.plan_id)}第{nxt}项由谁牵头？")
-    # (not after a "…有类似措施吗？" itself: the plan it came from would be offered back)
+    # never the plan the asker came from: not after a "…有类似措施吗？" itself, nor the plan whose
+    # task this answer was compared with
     if many and q.intent in ("applies", "task_units") and tasks and not q.task_numbers and not q.similar:
-        # not the plan whose task this answer was compared with (that is where the asker came from)
         asked_before = {ev.like.plan_id} if ev.like is not None else set()
         others = [p for p in plans.values() if p.id not in {t.plan_id for t in tasks} | asked_before]
         if others:

@@ -625,15 +625,14 @@ class TopicMatcher:
         """How much of the question the task says: the words of the best alternative it says
         (1 each; 0.6 when only part of a long word is said). Words the glossary cannot map
         (Latin words with no plan term) do not count."""
-        # a question's words describe one thing together: no splitting into alternatives here
-        return max((said for _, said, _ in self.scores(ALT_SPLIT_RE.sub(" ", text), task)), default=0.0)
+        return self.said(text, task)[0]
 
-    def said_share(self, text: str, task: Task) -> float:
-        """Of the alternative `support` counts, the weighted share of the question the task says
-        (a rare word weighs more than a common one): what tells apart tasks that say as many
-        of its words."""
+    def said(self, text: str, task: Task) -> tuple[float, float]:
+        """(`support`, the weighted share of the question that alternative says): the share (a
+        rare word weighs more than a common one) tells apart tasks that say as many words."""
+        # a question's words describe one thing together: no splitting into alternatives here
         return max(((said, share) for share, said, _ in self.scores(ALT_SPLIT_RE.sub(" ", text), task)),
-                   default=(0.0, 0.0))[1]
+                   default=(0.0, 0.0))
 
     def plan_terms(self, text: str) -> tuple[str, ...]:
         """The plans' own terms the question's words map to (工资 → 薪酬, 汇出去 → 购汇)."""
