@@ -23,7 +23,7 @@ from ..settings import Settings
 from . import compose as C
 from .evidence import Evidence, gather_listed, gather_topic, gather_unit_tasks, like_shown, matcher
 from .intents import INTENTS
-from .suggest import suggest
+from .suggest import Chip, suggest
 from .understand import Query, rx, understand, with_answer_units
 from .verify import MARKER_RE, LLMCheck, verify, verify_llm
 
@@ -177,16 +177,19 @@ class Assistant:
         answer = d.answer(status, intent, list(q.plan_ids), self._answerable(store, q, ev, offered))
         return answer, d.counts
 
-    def _answerable(self, store: IndexStore, q: Query, ev: Evidence, offered: list[str]) -> list[str]:
+    def _answerable(self, store: IndexStore, q: Query, ev: Evidence, offered: list[Chip]) -> list[str]:
         """Keep a suggestion that depends on retrieval ("…有类似措施吗？") only when asking it
         next would be answered (in the light of this answer, as it would be asked after it);
-        table lookups and plan facts are answerable by construction."""
+        table lookups and plan facts are answerable by construction (the eval's suggestion
+        suite asks every one offered), so they are not understood again here."""
         out = []
-        for s in offered:
-            nxt = understand(s, store.plans, store.registry, None, q)
-            if nxt.intent in ("applies", "topic", "compare") or (nxt.intent == "task_units" and not nxt.task_numbers):
-                if self.gather(store, nxt, (q, ev) if nxt.similar else None).status != "answered":
-                    continue
+        for s, retrieved in offered:
+            if retrieved:
+                nxt = understand(s, store.plans, store.registry, None, q)
+                if nxt.intent in ("applies", "topic", "compare") or (
+                        nxt.intent == "task_units" and not nxt.task_numbers):
+                    if self.gather(store, nxt, (q, ev) if nxt.similar else None).status != "answered":
+                        continue
             out.append(s)
         return out
 

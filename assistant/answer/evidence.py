@@ -245,6 +245,9 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
         if first[0] < DECISIVE or any(s >= first[0] and m.said(text, t) >= first for s, t in scored[1:]):
             scored = []
     verdict = coverage_verdict(store, q, scored) if scored else None
+    if verdict != "answered" and _beyond_plans(store, q, text):
+        # what the full search would conclude whatever it found: no embedding for it
+        return Evidence("out_of_scope", topic=text, reasons=("方案中没有同时说到问题要点的任务",))
     if verdict != "answered":
         scored = _candidates(store, q, text, dense=True)
         verdict = coverage_verdict(store, q, scored)
@@ -347,10 +350,27 @@ def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task
         plain = not rx("situation").search(q.text)
         if m.said_weight(text, top) > COMMON_WEIGHT and not (plain and m.unseen_nouns(text)):
             return "answered"
-    said_something = best >= 1.0 and share >= 0.3  # a task says a word of it, and it is not one stray word
+    said_something = best >= 1.0 and share >= STRAY_SHARE  # a task says a word of it, and it is not one stray word
     if not said_something and share < 0.5 and not _public_affairs(q):
         return "out_of_scope"  # the plans hardly speak of it, and it is no public-affairs question
     return "not_covered"
+
+
+STRAY_SHARE = 0.3  # below it, the words of a question the plans say are stray ones (`coverage_verdict`)
+SCAN_TASKS = 400  # `_beyond_plans` reads every task of at most this many
+
+
+def _beyond_plans(store: IndexStore, q: Query, text: str) -> bool:
+    """`coverage_verdict` says out_of_scope whatever the search finds: the plans say few of the
+    question's words, it is no public-affairs or figures question, and no task of the plans
+    asked about says two of its words (checked task by task, where there are not too many)."""
+    if pattern("figures", "ask").search(q.text) or _public_affairs(q):
+        return False
+    m = matcher(store)
+    if m.corpus_share(q.focus or q.topic or q.text) >= STRAY_SHARE:
+        return False
+    tasks = [t for pid in q.plan_ids for t in store.plan_tasks(pid)]
+    return bool(tasks) and len(tasks) <= SCAN_TASKS and all(m.support(text, t) < DECISIVE for t in tasks)
 
 
 def _public_affairs(q: Query) -> bool:

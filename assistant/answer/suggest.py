@@ -1,22 +1,32 @@
 """Follow-up suggestions: questions the assistant can answer correctly as the next turn.
 
 Each names its plan when more than one plan is loaded (never an ambiguous "第7项"), and none
-repeats the question just answered.
+repeats the question just answered. Most are table lookups built from the plans' own tables (a
+unit's tasks, task N's units, a plan's parts and facts), answerable by construction; the one
+kind whose answer depends on retrieval ("B县有类似措施吗？") is marked for the caller to check.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from ..records import Plan
 from .evidence import Evidence
 from .understand import Query
 
 
+class Chip(NamedTuple):
+    text: str
+    retrieved: bool = False  # answered by a search, not a table lookup: check before offering
+
+
 def suggest(
     q: Query, ev: Evidence, plans: dict[str, Plan], sizes: dict[str, int], asked: str
-) -> list[str]:
+) -> list[Chip]:
     en = q.lang == "en"
     many = len(plans) > 1
     out: list[str] = []
+    retrieved: set[str] = set()
 
     def where(pid: str) -> str:
         p = plans[pid]
@@ -62,6 +72,7 @@ def suggest(
             o = others[0]
             out.append(f"Does the {o.name_en or o.short_name} plan have similar measures?" if en
                        else f"{o.short_name}有类似措施吗？")
+            retrieved.add(out[-1])
     if q.intent in ("smalltalk", "out_of_scope", "plan_facts") or ev.status == "out_of_scope" or not out:
         for pid in q.plan_ids[:2]:
             if q.fact != "task_count":
@@ -69,5 +80,5 @@ def suggest(
             if q.fact != "goal":
                 out.append(f"What are the goals of {where(pid)}?" if en else f"{where(pid)}的目标是什么？")
     asked_n = asked.strip(" ？?")
-    return [s for s in dict.fromkeys(out) if s.strip(" ？?") != asked_n][:3]
+    return [Chip(s, s in retrieved) for s in dict.fromkeys(out) if s.strip(" ？?") != asked_n][:3]
 

@@ -2,7 +2,9 @@
 plans' own words find decisively is answered without embedding it (the vector search could only
 add candidates that say less of it); one they find no decisive task for is searched in full;
 either way the answer is the one the full search gives. Tasks that say as many of the question's
-words are told apart by those words' weight (a word most tasks say weighs little)."""
+words are told apart by those words' weight (a word most tasks say weighs little). A question
+the plans say nothing of is out of scope without an embedding; of the follow-up chips, only the
+one a search answers is checked before it is offered."""
 
 from __future__ import annotations
 
@@ -63,3 +65,37 @@ def test_as_many_words_but_less_of_their_weight_is_no_tie(index_settings: Settin
     embedded, status, tasks = _gathered(index_settings, "石柱发展夜间经济的是哪个部门？", full=False)
     assert (embedded, status, tasks) == (0, "answered", [("shizhu-2022", 25)])
     assert _gathered(index_settings, "石柱发展夜间经济的是哪个部门？", full=True)[1:] == (status, tasks)
+
+
+@pytest.mark.parametrize("text", ["推荐几只明年能翻倍的股票", "今晚重庆队对成都队的足球赛，你觉得谁会赢？"])
+def test_a_question_the_plans_say_nothing_of_needs_no_embedding(index_settings: Settings, text: str) -> None:
+    # few of its words are the plans', no task says two of them, and it asks no policy or
+    # figure: out of scope whatever the vector search would add
+    from assistant.answer import evidence
+
+    assert _gathered(index_settings, text, full=False) == (0, "out_of_scope", [])
+    mp = pytest.MonkeyPatch()
+    mp.setattr(evidence, "_beyond_plans", lambda *a: False)  # the full search, as before
+    try:
+        assert _gathered(index_settings, text, full=True) == (1, "out_of_scope", [])
+    finally:
+        mp.undo()
+
+
+def test_a_figures_question_the_plans_lack_is_still_searched(index_settings: Settings) -> None:
+    # a question of figures is not_covered with the closest tasks, which the full search finds
+    embedded, status, _ = _gathered(index_settings, "石柱县城路边停车怎么收费？一小时多少钱？", full=False)
+    assert (embedded, status) == (1, "not_covered")
+
+
+def test_only_chips_a_search_answers_are_checked(index_settings: Settings) -> None:
+    # the unit's tasks and task N's units are table lookups: offered as built; "B县有类似措施吗？"
+    # depends on what B县's search finds, and the assistant checks it before offering it
+    from assistant.answer.suggest import suggest
+
+    store = IndexStore.open(index_settings)
+    q = understand("在石柱的外资企业要投诉，到底该找哪个单位？", store.plans, store.registry)
+    ev = INTENTS[q.intent].gather(store, q)
+    chips = suggest(q, ev, store.plans, store.plan_sizes(), q.text)
+    assert [c.retrieved for c in chips] == ["类似" in c.text for c in chips]
+    assert any(c.retrieved for c in chips) and not all(c.retrieved for c in chips)
