@@ -287,7 +287,7 @@ def like_shown(store: IndexStore, q: Query, ev: Evidence, shown: Evidence) -> Ev
     it did, by words and their weight (and two of its words at least); when none is, B县 has no
     such task (the nearest found are offered)."""
     shown_there = [t for t in shown.tasks() if t.plan_id not in q.plan_ids]
-    if shown.status != "answered" or not shown_there or ev.status == "out_of_scope":
+    if shown.status != "answered" or not shown_there:
         return ev
     m = matcher(store)
     text = q.focus or q.topic or q.about or q.text
@@ -297,7 +297,8 @@ def like_shown(store: IndexStore, q: Query, ev: Evidence, shown: Evidence) -> Ev
     bar = max(said.values())
     before = [t for t in shown_there if said[t] == bar]
     if ev.status != "answered":  # B县 says nothing of it: nothing like the task shown either
-        return replace(ev, like=before[0])
+        # (the question is about the plans' measures even when B县's words are far from it)
+        return replace(ev, status="not_covered", like=before[0])
     found = ev.tasks()
     keep = {t for t in found
             if any(similarity(t.text, s.text) >= LIKE_SIMILARITY for s in before)
@@ -363,8 +364,9 @@ SCAN_TASKS = 400  # `_beyond_plans` reads every task of at most this many
 def _beyond_plans(store: IndexStore, q: Query, text: str) -> bool:
     """`coverage_verdict` says out_of_scope whatever the search finds: the plans say few of the
     question's words, it is no public-affairs or figures question, and no task of the plans
-    asked about says two of its words (checked task by task, where there are not too many)."""
-    if pattern("figures", "ask").search(q.text) or _public_affairs(q):
+    asked about says two of its words (checked task by task, where there are not too many). Not
+    for "B县有类似措施吗？": that is about the plans' measures, and its answer offers the closest."""
+    if q.similar or pattern("figures", "ask").search(q.text) or _public_affairs(q):
         return False
     m = matcher(store)
     if m.corpus_share(q.focus or q.topic or q.text) >= STRAY_SHARE:

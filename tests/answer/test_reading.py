@@ -236,6 +236,16 @@ def test_similar_measures_elsewhere_are_like_the_task_shown(assistant) -> None: 
     assert not any("类似" in s for s in a.suggestions)  # no chip back to where the asker came from
 
 
+def test_similar_measures_in_a_plan_far_from_the_question_are_none_not_out_of_scope(assistant) -> None:  # type: ignore[no-untyped-def]
+    # B县's tasks say too little of the question for it to read as one about the plans on its
+    # own, yet "B县有类似措施吗？" asks about the plans' measures: none like the task shown, and
+    # the closest B县 has (its intellectual-property task)
+    first = "在石柱打知识产权官司，想先申请保全，简单的案子能不能快点审，这块归哪个单位主抓？"
+    a = ask(assistant, first, "垫江有类似措施吗？")
+    assert (a.status, a.intent) == ("not_covered", "task_units") and "相近的任务" in a.answer
+    assert cited(a)[:2] == [("shizhu-2022", 52), ("dianjiang-2021", 10)]
+
+
 def test_a_follow_up_with_a_topic_of_its_own_is_no_similar_request(assistant) -> None:  # type: ignore[no-untyped-def]
     from assistant.answer.understand import understand
 
