@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     embed_api_key: str = "not-needed"
     embed_model: str = "text-embedding-3-small"
     embed_threads: int = 1
+    # answers worked out at once per process (default: one per CPU); more requests queue for
+    # a slot, so that a few answers finish quickly instead of all of them slowly
+    answer_slots: int | None = None
 
     # chroma: embedded PersistentClient under index_dir unless a host is set
     chroma_host: str | None = None

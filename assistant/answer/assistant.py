@@ -9,6 +9,7 @@ points back at the previous answer's tasks, re-gathered) here, never taken from 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -60,6 +61,11 @@ class Assistant:
         self.holder = holder or StoreHolder(settings)
         self._llm: Any = None
         self._llm_lock = threading.Lock()  # one composer (and so one set of LLM slots)
+        # working out an answer is CPU-bound (most of it the question's embedding): with more
+        # answers at once than CPUs, each takes as long as all of them together (under 8
+        # concurrent requests on 2 CPUs, p95 ~185 ms with every request at once, ~140 ms with
+        # 2 slots: docs/benchmarks.md). The LLM's writing is not held in a slot.
+        self._slots = threading.BoundedSemaphore(settings.answer_slots or os.cpu_count() or 1)
 
     # ---- public API ----
     def answer(self, messages: list[dict[str, Any]], plan_id: str | None = None) -> Answer:
@@ -91,9 +97,10 @@ class Assistant:
         started = time.monotonic()
         store = self.holder.get()
         user_turns = self.validate(messages, plan_id, store)
-        query, previous = self._understand_turns(user_turns, store, plan_id)
-        evidence = self.gather(store, query, previous)
-        answer, counts = self.compose(store, query, evidence, user_turns[-1])
+        with self._slots:
+            query, previous = self._understand_turns(user_turns, store, plan_id)
+            evidence = self.gather(store, query, previous)
+            answer, counts = self.compose(store, query, evidence, user_turns[-1])
         if not answer.answer.strip():  # never an empty bubble: say what could not be answered
             log.error("composer produced an empty answer for intent %s", query.intent)
             answer.answer = EMPTY_ANSWER_EN if query.lang == "en" else EMPTY_ANSWER

@@ -99,3 +99,40 @@ def test_only_chips_a_search_answers_are_checked(index_settings: Settings) -> No
     chips = suggest(q, ev, store.plans, store.plan_sizes(), q.text)
     assert [c.retrieved for c in chips] == ["类似" in c.text for c in chips]
     assert any(c.retrieved for c in chips) and not all(c.retrieved for c in chips)
+
+
+def test_answers_worked_out_at_once_are_bounded_by_the_slots(index_settings: Settings) -> None:
+    # more requests than slots queue for one (CPU-bound work shared by all of them at once
+    # makes every one of them slow); each is answered as when asked alone
+    import threading
+
+    from assistant.answer.assistant import Assistant
+
+    a = Assistant(index_settings.model_copy(update={"answer_slots": 2}))
+    inside, most, lock = 0, 0, threading.Lock()
+    real = a.gather
+
+    def gather(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        try:
+            threading.Event().wait(0.05)  # long enough for the others to arrive
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inside -= 1
+
+    a.gather = gather  # type: ignore[method-assign]
+    texts = ["石柱方案第3项由谁牵头？", "垫江方案第5项由谁牵头？", "石柱方案第7项由谁牵头？", "垫江方案第9项由谁牵头？"]
+    answers: dict[str, str] = {}
+    threads = [threading.Thread(target=lambda t=t: answers.__setitem__(t, a.answer([{"role": "user", "content": t}]).answer))
+               for t in texts]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert most == 2
+    alone = Assistant(index_settings)
+    assert answers == {t: alone.answer([{"role": "user", "content": t}]).answer for t in texts}
