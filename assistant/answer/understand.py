@@ -478,6 +478,11 @@ def _follow_up(
         # "这项谁负责落实？" after a list of measures: the first (best) of them
         return replace(q, intent="task_units", plan_ids=previous.plan_ids, subset=True, follow_up=True,
                        role=role or "any", topic="", ordinal=1)
+    if (rx("subset").search(text) and not q.units and not q.topic and listed and role and units
+            and previous.intent == "unit_tasks" and not rx("who").search(text)):
+        # "其中哪些是它牵头的？" after a unit's list: which of them that unit has in that role
+        return replace(q, intent="unit_tasks", units=units, unit_mentions=mentions, plan_ids=previous.plan_ids,
+                       subset=True, follow_up=True, role=role)
     if (rx("subset").search(text) and not q.units and not q.topic and listed
             and (rx("who").search(text) or role) and previous.intent != "task_units"):
         # "它们的责任单位分别是谁？" after a list: the units of each task listed

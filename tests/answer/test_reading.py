@@ -246,6 +246,18 @@ def test_similar_measures_in_a_plan_far_from_the_question_are_none_not_out_of_sc
     assert cited(a)[:2] == [("shizhu-2022", 52), ("dianjiang-2021", 10)]
 
 
+def test_which_of_a_units_list_it_leads_keeps_lead_and_responsible_apart(assistant) -> None:  # type: ignore[no-untyped-def]
+    # after a unit's tasks in every role, "其中哪些是它牵头的？" asks which of them it leads, not
+    # who leads each (the list would then include the task it only supports)
+    first = "县市场监管局在垫江方案中负责哪些任务？"
+    a = ask(assistant, first, "其中哪些是它牵头的？")
+    assert a.intent == "unit_tasks" and cited(a) == [("dianjiang-2021", n) for n in (1, 7, 10)]
+    a = ask(assistant, first, "其中它作为责任单位的是哪些？")
+    assert a.intent == "unit_tasks" and cited(a) == [("dianjiang-2021", 6)]
+    a = ask(assistant, first, "它们的责任单位分别是谁？")  # asks who: each task's units
+    assert a.intent == "task_units" and len(cited(a)) == 4
+
+
 def test_a_follow_up_with_a_topic_of_its_own_is_no_similar_request(assistant) -> None:  # type: ignore[no-untyped-def]
     from assistant.answer.understand import understand
 
