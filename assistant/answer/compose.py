@@ -346,17 +346,31 @@ def _role_title(g: TaskGroup, role_word: str, en: bool) -> str:
     return f"牵头的任务（{n} 项）：" if g.role == "lead" else f"作为{role_word}参与的任务（{n} 项）："
 
 
+def _like_opening(ev: Evidence, tasks: list[Task], ctx: Context, d: Draft) -> bool:
+    """"B县有类似措施吗？" answered: the first line names the task they are like (cited too)."""
+    if ev.like is None or not tasks:
+        return False
+    m, n = ev.like, len(tasks)
+    mark = d.cite_task(ctx, m)
+    model = plan_label(ctx.plans[m.plan_id], d.lang)
+    where = plan_label(ctx.plans[tasks[0].plan_id], d.lang)
+    if n > 1:
+        d.counts.add(n)
+    if d.lang == "en":
+        d.say(f"The task in {where} most like task {m.number} of {model} [{mark}]:" if n == 1
+              else f"{n} tasks in {where} are like task {m.number} of {model} [{mark}]:")
+    else:
+        d.say(f"{where}中与{model}第{m.number}项 [{mark}] "
+              + ("最相近的任务是：" if n == 1 else f"相近的任务有 {n} 项："))
+    return True
+
+
 def compose_task_units(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     en = d.lang == "en"
     tasks = ev.tasks()
     ranked = bool(ev.groups) and ev.groups[0].key == "ranked"
     firsts = [next(t for t in tasks if t.plan_id == pid) for pid in dict.fromkeys(t.plan_id for t in tasks)]
-    if ev.like is not None and tasks:
-        m = ev.like
-        mark = d.cite_task(ctx, m)  # the task compared with is cited too
-        d.say(f"The task in {plan_label(ctx.plans[tasks[0].plan_id], d.lang)} most like task {m.number} of "
-              f"{plan_label(ctx.plans[m.plan_id], d.lang)} [{mark}]:" if en
-              else f"与{plan_label(ctx.plans[m.plan_id])}第{m.number}项 [{mark}] 最相近的是：")
+    _like_opening(ev, tasks, ctx, d)
     named: set[str] = set()
     for t in firsts if ranked else tasks:
         # the plan is named on its first task's line; its further tasks follow by number
@@ -398,7 +412,9 @@ def compose_applies(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         return
     tasks = ev.tasks()
     d.counts.add(len(tasks))
-    if d.lang == "en":
+    if _like_opening(ev, tasks, ctx, d):
+        pass
+    elif d.lang == "en":
         d.say(f"{_many(len(tasks), 'measure')} in the plans {'matches' if len(tasks) == 1 else 'match'} your question; the lead unit is the one to contact:")
     else:
         first = tasks[0]
@@ -420,7 +436,9 @@ def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
     # one plan holds them all: say which, and that the other plans asked have none
     only = next(iter(per_plan)) if len(per_plan) == 1 and len(ctx.plans) > 1 else None
     none_in = [p for p in q.plan_ids if p not in per_plan] if only else []
-    if not ev.topic:  # every task of the plan(s)
+    if _like_opening(ev, tasks, ctx, d):
+        pass
+    elif not ev.topic:  # every task of the plan(s)
         _whole_plans(q, per_plan, ctx, d)
     elif d.lang == "en":
         where = f" in {plan_label(ctx.plans[only], 'en')}" if only else ""

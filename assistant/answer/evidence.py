@@ -307,7 +307,7 @@ def like_shown(store: IndexStore, q: Query, ev: Evidence, shown: Evidence) -> Ev
         return Evidence("not_covered", closest=tuple(found[:2]), like=before[0],
                         reasons=("所问方案中没有与已答任务相近的任务",))
     groups = tuple(replace(g, tasks=kept) for g in ev.groups if (kept := tuple(t for t in g.tasks if t in keep)))
-    return replace(ev, groups=groups)
+    return replace(ev, groups=groups, like=before[0])
 
 
 def _own_heading(store: IndexStore, t: Task) -> tuple[str, str]:

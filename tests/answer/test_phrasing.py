@@ -138,7 +138,7 @@ def test_the_other_plan_after_a_task_number_is_that_tasks_counterpart(assistant)
     a = ask(assistant, "垫江第9项由谁牵头？", "那石柱呢？")
     assert (a.status, a.intent) == ("answered", "task_units")
     assert cited(a) == {("dianjiang-2021", 9), ("shizhu-2022", 42)}  # the same measure, worded the same
-    assert a.answer.startswith("与《垫江县服务业扩大开放综合试点工作方案》第9项 [1] 最相近的是") and a.checks["ok"]
+    assert a.answer.startswith("《石柱县服务业扩大开放综合试点实施方案》中与《垫江县服务业扩大开放综合试点工作方案》第9项 [1] 最相近的任务是") and a.checks["ok"]
     b = ask(assistant, "石柱第31项由谁牵头？", "垫江呢？")  # 垫江 has no travel-agency task
     assert b.status == "not_covered"
     assert b.answer.startswith("《垫江县服务业扩大开放综合试点工作方案》中没有与")
