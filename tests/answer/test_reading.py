@@ -354,3 +354,11 @@ def test_being_treated_differently_is_no_comparison(assistant) -> None:  # type:
     assert a.intent == "task_units" and cited(a) == [("shizhu-2022", 36)]
     a = ask(assistant, "两个县在外商投资企业投诉方面有什么区别？")
     assert a.intent == "compare"
+
+
+def test_an_english_who_to_contact_follow_up_asks_for_the_measure_just_shown(assistant) -> None:  # type: ignore[no-untyped-def]
+    # contact / handle / talk to frame a who-question as 联系 / 办理 / 找谁 do: no topic of their own
+    first = "I run a foreign-owned travel agency. Can I operate outbound tours from Shizhu?"
+    for follow in ("Who should I contact?", "Which department handles it?", "Who do I talk to?"):
+        a = ask(assistant, first, follow)
+        assert (a.status, a.intent) == ("answered", "task_units") and cited(a) == [("shizhu-2022", 31)], follow
