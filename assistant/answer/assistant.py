@@ -180,7 +180,8 @@ class Assistant:
         else:
             INTENTS[q.intent].compose(q, ev, ctx, d)
         sizes = store.plan_sizes()
-        offered = suggest(q, ev, store.plans, sizes, asked)
+        offered = suggest(q, ev, store.plans, sizes, asked,
+                          lambda unit, pid, role: bool(store.tasks_for_unit(unit, pid, role)))
         answer = d.answer(status, intent, list(q.plan_ids), self._answerable(store, q, ev, offered))
         return answer, d.counts
 

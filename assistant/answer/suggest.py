@@ -8,11 +8,12 @@ kind whose answer depends on retrieval ("B县有类似措施吗？") is marked f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ..records import Plan
 from .evidence import Evidence
-from .understand import Query
+from .understand import Query, Role
 
 
 class Chip(NamedTuple):
@@ -21,8 +22,11 @@ class Chip(NamedTuple):
 
 
 def suggest(
-    q: Query, ev: Evidence, plans: dict[str, Plan], sizes: dict[str, int], asked: str
+    q: Query, ev: Evidence, plans: dict[str, Plan], sizes: dict[str, int], asked: str,
+    has_tasks: Callable[[str, str, Role], bool] = lambda unit, pid, role: True,
 ) -> list[Chip]:
+    """`has_tasks(unit, plan_id, role)`: whether the plan gives the unit a task in that role (the
+    chip for a unit's other role is offered in a plan where it has one)."""
     en = q.lang == "en"
     many = len(plans) > 1
     out: list[str] = []
@@ -45,15 +49,16 @@ def suggest(
         p = ev.elsewhere[0]
         out.append(f"Which tasks in {where(p)} does {q.units[0]} take part in?" if en
                    else f"{q.units[0]}在{where(p)}中负责哪些任务？")
-    if q.intent == "unit_tasks" and q.units:
-        pid = q.plan_ids[0]
+    if q.intent == "unit_tasks" and q.units and q.role in ("lead", "responsible"):
         unit = q.units[0]
-        if q.role == "lead":
-            out.append(f"Which tasks in {where(pid)} does {unit} support?" if en
-                       else f"{unit}在{where(pid)}中作为责任单位参与哪些任务？")
-        elif q.role == "responsible":
-            out.append(f"Which tasks in {where(pid)} does {unit} lead?" if en
-                       else f"{unit}在{where(pid)}中牵头哪些任务？")
+        other: Role = "responsible" if q.role == "lead" else "lead"
+        home = next((p for p in q.plan_ids if has_tasks(unit, p, other)), None)
+        if home is not None and other == "responsible":
+            out.append(f"Which tasks in {where(home)} does {unit} support?" if en
+                       else f"{unit}在{where(home)}中作为责任单位参与哪些任务？")
+        elif home is not None:
+            out.append(f"Which tasks in {where(home)} does {unit} lead?" if en
+                       else f"{unit}在{where(home)}中牵头哪些任务？")
     if tasks:
         t = tasks[0]
         if q.intent in ("applies", "topic", "compare", "task_units") and t.lead:

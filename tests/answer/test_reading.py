@@ -362,3 +362,15 @@ def test_an_english_who_to_contact_follow_up_asks_for_the_measure_just_shown(ass
     for follow in ("Who should I contact?", "Which department handles it?", "Who do I talk to?"):
         a = ask(assistant, first, follow)
         assert (a.status, a.intent) == ("answered", "task_units") and cited(a) == [("shizhu-2022", 31)], follow
+
+
+def test_the_chip_for_a_units_other_role_leads_to_tasks(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 县司法局 leads nothing and is a responsible unit in one plan only: the chip names that plan
+    # (it named the first plan asked about, whose answer was "none")
+    a = ask(assistant, "县司法局牵头了哪些？")
+    assert a.suggestions[0] == "县司法局在石柱方案中作为责任单位参与哪些任务？"
+    b = ask(assistant, "县司法局牵头了哪些？", a.suggestions[0])
+    assert b.intent == "unit_tasks" and cited(b)[:2] == [("shizhu-2022", 51), ("shizhu-2022", 52)]
+    # a unit with no task of the other role anywhere asked about is offered no such chip
+    a = ask(assistant, "县教委在石柱方案中牵头哪些任务？")
+    assert not any("责任单位" in s for s in a.suggestions)
