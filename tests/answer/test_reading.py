@@ -374,3 +374,9 @@ def test_the_chip_for_a_units_other_role_leads_to_tasks(assistant) -> None:  # t
     # a unit with no task of the other role anywhere asked about is offered no such chip
     a = ask(assistant, "县教委在石柱方案中牵头哪些任务？")
     assert not any("责任单位" in s for s in a.suggestions)
+
+
+def test_an_english_travel_agency_is_no_tourism_measure(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "travel agency" is 旅行社, as in Chinese: not also 旅游, which every tourism task says
+    a = ask(assistant, "I run a foreign-owned travel agency. Can I operate outbound tours from Shizhu?")
+    assert a.status == "answered" and cited(a) == [("shizhu-2022", 31)]
