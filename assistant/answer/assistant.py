@@ -112,7 +112,7 @@ class Assistant:
         if not checked.ok:
             log.error("composer produced unverifiable lines: %s", checked.reasons)
         if (answer.intent == "unit_tasks" and answer.status == "answered" and len(query.units) == 1
-                and not query.subset and answer.citations):  # an empty list has nothing to export
+                and not query.subset and not query.scope and answer.citations):  # an empty list has nothing to export
             plan = answer.plan_ids[0] if len(answer.plan_ids) == 1 else None
             answer.export = {"unit": query.units[0], "plan": plan, "role": query.role}
         yield "meta", {"intent": answer.intent, "plan_ids": answer.plan_ids}

@@ -319,6 +319,9 @@ def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[
             if q.subset:  # "其中哪些由X牵头？": within the previous answer
                 d.say(f"Of those tasks in {plan}, {unit} " + " and ".join(parts) + "." if en
                       else f"其中，在{plan}中{unit}" + "，".join(parts) + "。")
+            elif q.scope:  # "X的任务中跟Y有关的"
+                d.say(f"In {plan}, of the tasks on “{_label(q.scope)}”, {unit} " + " and ".join(parts) + "." if en
+                      else f"在{plan}中与“{_label(q.scope)}”有关的任务里，{unit}" + "，".join(parts) + "。")
             else:
                 d.say(f"In {plan}, {unit} " + " and ".join(parts) + "." if en
                       else f"在{plan}中，{unit}" + "，".join(parts) + "。")

@@ -83,6 +83,10 @@ def gather_unit_tasks(store: IndexStore, q: Query, within: list[Task] | None = N
     those of them)."""
     groups: list[TaskGroup] = []
     roles: list[Role] = ["lead", "responsible"] if q.role == "any" else [q.role]
+    if q.scope:  # "…的任务中跟Y有关的": those of them on the topic
+        m = matcher(store)
+        on_it = {t for pid in q.plan_ids for t in store.plan_tasks(pid) if m.matches(q.scope, t)}
+        within = [t for t in (within if within is not None else on_it) if t in on_it]
     for pid in q.plan_ids:
         # a plan the question names is answered for every unit asked, even one it gives no task
         # ("县民政局在A县有任务吗？" → none there); otherwise only the plans that list the unit
@@ -94,14 +98,17 @@ def gather_unit_tasks(store: IndexStore, q: Query, within: list[Task] | None = N
                 groups.append(TaskGroup(role, pid, tuple(tasks), unit, role))
             if "responsible" in roles and within is None:
                 groups += _collective_groups(store, pid, unit)
+            elif "responsible" in roles and q.scope and within is not None:
+                groups += [replace(g, tasks=kept) for g in _collective_groups(store, pid, unit)
+                           if (kept := tuple(t for t in g.tasks if t in within))]
     if not groups:
         return Evidence("not_covered", missing_units=q.unit_mentions or q.units,
                         reasons=("所问单位不在所选方案的任务分工中",))
     if not any(g.tasks for g in groups):  # none here: where the unit does have tasks
         elsewhere = tuple(p for p in store.plans if p not in q.plan_ids
                           and any(p in store.registry.units[u].plans for u in q.units))
-        return Evidence("answered", tuple(groups), elsewhere=elsewhere)
-    return Evidence("answered", tuple(groups))
+        return Evidence("answered", tuple(groups), elsewhere=elsewhere, topic=q.scope)
+    return Evidence("answered", tuple(groups), topic=q.scope)
 
 
 def _collective_groups(store: IndexStore, pid: str, unit: str) -> list[TaskGroup]:

@@ -82,6 +82,7 @@ class Query:
     similar: bool = False  # "B县有类似措施吗？": what another plan has like the tasks just shown
     ordinal: int = 0  # "the second one": that item of the previous answer's list (-1: the last)
     their_units: str = ""  # "这个单位…": the lead/responsible units of the previous answer's task
+    scope: str = ""  # "X的任务中跟Y有关的": the topic Y a unit's list is narrowed to
 
 
 def plan_names(plan: Plan) -> set[str]:
@@ -309,6 +310,10 @@ def understand_turn(
             return replace(base, intent=previous.intent, plan_ids=mentioned or previous.plan_ids,
                            follow_up=True)
     q = replace(base, **_classify(base, plans, mentioned, role))
+    if q.intent == "unit_tasks" and q.units and (about := rx("about_frame").search(text)):
+        # "县委网信办的任务，跟数据安全有关的": the unit's tasks on that topic (跟发改委有关的
+        # names the unit itself: no topic is left of it)
+        q = replace(q, scope=topic_words(about.group(1), mentions, plans))
     block = rx("block_frame").search(text)
     if (q.intent == "topic" and block and q.topic and not framed and not named and not FOR_INSTANCE_RE.search(text)
             and (inner := topic_words(block.group(1), mentions, plans))):

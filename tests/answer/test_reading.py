@@ -380,3 +380,15 @@ def test_an_english_travel_agency_is_no_tourism_measure(assistant) -> None:  # t
     # "travel agency" is 旅行社, as in Chinese: not also 旅游, which every tourism task says
     a = ask(assistant, "I run a foreign-owned travel agency. Can I operate outbound tours from Shizhu?")
     assert a.status == "answered" and cited(a) == [("shizhu-2022", 31)]
+
+
+def test_a_units_tasks_on_a_topic_are_that_units_tasks_on_it(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "X的任务，跟Y有关的" narrows X's list to Y (it listed all of X's tasks)
+    a = ask(assistant, "石柱县委网信办的任务，跟数据安全有关的")
+    assert a.intent == "unit_tasks" and cited(a) == [("shizhu-2022", 49), ("shizhu-2022", 50)]
+    assert "与“数据安全”有关的任务里" in a.answer and a.export is None  # the export is the whole list
+    a = ask(assistant, "县财政局负责的任务里有哪些和科技有关？")
+    assert {p for p, _ in cited(a)} == {"dianjiang-2021", "shizhu-2022"} and ("dianjiang-2021", 2) not in cited(a)
+    # the unit itself named in the frame leaves no topic: its whole list
+    a = ask(assistant, "垫江方案里跟发改委有关的任务都有哪些？")
+    assert len(cited(a)) == 4
