@@ -133,7 +133,11 @@ def _inside(a: str, b: str) -> bool:
 
 def _part_of(w: str, phrase: str) -> bool:
     """A Latin word is one or more whole words of a longer glossary phrase, spaces and hyphens
-    aside: "tech" and "hightech" are part of "high-tech enterprise", "techno" is not."""
+    aside: "tech" and "hightech" are part of "high-tech enterprise", "techno" is not. A Chinese
+    word is part of a longer Chinese phrase that holds it: 网上 of 网上卖药 (互联网药品销售) is
+    no word of its own there (its domain would add every online-service task)."""
+    if not w.isascii() and not phrase.isascii():
+        return w != phrase and w in phrase
     if not (w.isascii() and phrase.isascii()):
         return False
     parts = [p for p in LATIN_JOINERS_RE.split(phrase.lower()) if p]
@@ -397,8 +401,9 @@ class TopicMatcher:
                         a, b = spans[w]
                         exp |= {term for word, term, x, y in phrase_spans
                                 if x < b and a < y and not (a <= x and y <= b) and not (x <= a and b <= y)}
-                    # an English word inside a phrase the glossary maps ("green" in "green
-                    # finance") means that phrase's term only, not its own domain (绿色通道)
+                    # a word inside a phrase the glossary maps ("green" in "green finance", 网上
+                    # in 网上卖药) means that phrase's term only, not its own domain (绿色通道,
+                    # every online service)
                     in_phrase = {term for word, term in phrases if _part_of(w, word)}
                     if in_phrase:
                         exp = set(in_phrase)

@@ -67,7 +67,9 @@ def test_the_same_part_of_another_plan(assistant) -> None:  # type: ignore[no-un
 def test_the_last_questions_noun_in_another_plan_is_that_question_there(assistant) -> None:  # type: ignore[no-untyped-def]
     a = ask(assistant, "我在石柱有家药店，能不能在网上卖药？", "那如果药店开在垫江呢？")
     b = ask(assistant, "我在垫江有家药店，能不能在网上卖药？")
-    assert a.intent == b.intent and a.status == b.status and cited(a) == cited(b)
+    # (no 垫江 task says any of it: the nearest offered after the first follow the search's order,
+    # and the follow-up is searched with the words of the question it repeats)
+    assert a.intent == b.intent and a.status == b.status and cited(a)[0] == cited(b)[0]
 
 
 def test_a_sub_heading_of_a_part_without_tasks_is_answered_from_its_paragraph(assistant) -> None:  # type: ignore[no-untyped-def]
@@ -392,3 +394,12 @@ def test_a_units_tasks_on_a_topic_are_that_units_tasks_on_it(assistant) -> None:
     # the unit itself named in the frame leaves no topic: its whole list
     a = ask(assistant, "垫江方案里跟发改委有关的任务都有哪些？")
     assert len(cited(a)) == 4
+
+
+def test_a_word_inside_an_everyday_phrase_means_the_phrase(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 网上 of 网上卖药 (互联网药品销售) is not the online-services domain: the online-drug-sales task
+    # alone, not the internet-hospital and online-insurance tasks beside it; likewise 跨境 of 跨境电商
+    a = ask(assistant, "我们药店能不能在网上卖药？")
+    assert a.status == "answered" and cited(a) == [("shizhu-2022", 18)]
+    a = ask(assistant, "石柱对跨境电商有什么支持？")
+    assert cited(a)[0] == ("shizhu-2022", 26) and ("shizhu-2022", 31) not in cited(a)  # not 出境游
