@@ -22,7 +22,15 @@ from ..retrieval.retrieve import synonyms_version
 from ..retrieval.store import IndexStore, StoreHolder
 from ..settings import Settings
 from . import compose as C
-from .evidence import Evidence, gather_listed, gather_topic, gather_unit_tasks, like_shown, matcher
+from .evidence import (
+    Evidence,
+    gather_listed,
+    gather_topic,
+    gather_unit_tasks,
+    like_shown,
+    matcher,
+    nothing_like,
+)
 from .intents import INTENTS
 from .suggest import Chip, suggest
 from .understand import Query, rx, understand, with_answer_units
@@ -196,6 +204,8 @@ class Assistant:
                 nxt = understand(s, store.plans, store.registry, None, q)
                 if nxt.intent in ("applies", "topic", "compare") or (
                         nxt.intent == "task_units" and not nxt.task_numbers):
+                    if nxt.similar and nothing_like(store, nxt, ev):
+                        continue  # sure to find nothing like it: no search needed to know
                     if self.gather(store, nxt, (q, ev) if nxt.similar else None).status != "answered":
                         continue
             out.append(s)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..records import Chunk, Section, Status, Task
@@ -253,8 +254,11 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
             scored = []
     verdict = coverage_verdict(store, q, scored) if scored else None
     if verdict != "answered" and _beyond_plans(store, q, text):
-        # what the full search would conclude whatever it found: no embedding for it
-        return Evidence("out_of_scope", topic=text, reasons=("方案中没有同时说到问题要点的任务",))
+        # what the full search would conclude whatever it found: no embedding for it (the
+        # nearest by the plans' words, which "B县有类似措施吗？" offers: `like_shown`)
+        found = _candidates(store, q, text, dense=False)
+        near = tuple(t for _, _, t in sorted((-s, i, t) for i, (s, t) in enumerate(found))[:2])
+        return Evidence("out_of_scope", closest=near, topic=text, reasons=("方案中没有同时说到问题要点的任务",))
     if verdict != "answered":
         scored = _candidates(store, q, text, dense=True)
         verdict = coverage_verdict(store, q, scored)
@@ -287,29 +291,54 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
 LIKE_SIMILARITY = 0.5  # what the comparison pairs tasks on (`closest_elsewhere`)
 
 
+def _like_model(
+    store: IndexStore, q: Query, shown: Evidence
+) -> tuple[list[Task], Callable[[Task], bool]] | None:
+    """The shown tasks B县's are to be like (those that said most of the question: a list's
+    weaker items are not what B县's tasks should be like), and the test of a task being like
+    them; None when the answer before showed no task of another plan."""
+    shown_there = [t for t in shown.tasks() if t.plan_id not in q.plan_ids]
+    if shown.status != "answered" or not shown_there:
+        return None
+    m = matcher(store)
+    text = q.focus or q.topic or q.about or q.text
+    said = {t: m.said(text, t) for t in shown_there}
+    bar = max(said.values())
+    before = [t for t in shown_there if said[t] == bar]
+
+    def is_like(t: Task) -> bool:
+        return (any(similarity(t.text, s.text) >= LIKE_SIMILARITY for s in before)
+                or ((says := m.said(text, t))[0] >= DECISIVE and says >= bar))
+
+    return before, is_like
+
+
+def nothing_like(store: IndexStore, q: Query, shown: Evidence) -> bool:
+    """"B县有类似措施吗？" is sure to find nothing: no task of B县 at all is like the one shown
+    (`like_shown` keeps only such tasks of those B县's search finds), so the search is not
+    needed to know it (a follow-up chip is checked this way first)."""
+    model = _like_model(store, q, shown)
+    if model is None:
+        return False
+    tasks = [t for pid in q.plan_ids for t in store.plan_tasks(pid)]
+    return len(tasks) <= SCAN_TASKS and not any(model[1](t) for t in tasks)
+
+
 def like_shown(store: IndexStore, q: Query, ev: Evidence, shown: Evidence) -> Evidence:
     """"B县有类似措施吗？" after an answer that showed tasks of A县: of what B县's search found,
     the tasks like the one shown that said most of the question (most of the shorter text's
     character pairs shared, as the comparison pairs them) or saying as much of the question as
     it did, by words and their weight (and two of its words at least); when none is, B县 has no
     such task (the nearest found are offered)."""
-    shown_there = [t for t in shown.tasks() if t.plan_id not in q.plan_ids]
-    if shown.status != "answered" or not shown_there:
+    model = _like_model(store, q, shown)
+    if model is None:
         return ev
-    m = matcher(store)
-    text = q.focus or q.topic or q.about or q.text
-    # the shown tasks that say most of the question (a list's weaker items are not what B县's
-    # tasks should be like)
-    said = {t: m.said(text, t) for t in shown_there}
-    bar = max(said.values())
-    before = [t for t in shown_there if said[t] == bar]
+    before, is_like = model
     if ev.status != "answered":  # B县 says nothing of it: nothing like the task shown either
         # (the question is about the plans' measures even when B县's words are far from it)
         return replace(ev, status="not_covered", like=before[0])
     found = ev.tasks()
-    keep = {t for t in found
-            if any(similarity(t.text, s.text) >= LIKE_SIMILARITY for s in before)
-            or ((says := m.said(text, t))[0] >= DECISIVE and says >= bar)}
+    keep = {t for t in found if is_like(t)}
     if not keep:
         return Evidence("not_covered", closest=tuple(found[:2]), like=before[0],
                         reasons=("所问方案中没有与已答任务相近的任务",))
@@ -371,9 +400,8 @@ SCAN_TASKS = 400  # `_beyond_plans` reads every task of at most this many
 def _beyond_plans(store: IndexStore, q: Query, text: str) -> bool:
     """`coverage_verdict` says out_of_scope whatever the search finds: the plans say few of the
     question's words, it is no public-affairs or figures question, and no task of the plans
-    asked about says two of its words (checked task by task, where there are not too many). Not
-    for "B县有类似措施吗？": that is about the plans' measures, and its answer offers the closest."""
-    if q.similar or pattern("figures", "ask").search(q.text) or _public_affairs(q):
+    asked about says two of its words (checked task by task, where there are not too many)."""
+    if pattern("figures", "ask").search(q.text) or _public_affairs(q):
         return False
     m = matcher(store)
     if m.corpus_share(q.focus or q.topic or q.text) >= STRAY_SHARE:

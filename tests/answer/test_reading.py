@@ -247,7 +247,7 @@ def test_similar_measures_in_a_plan_far_from_the_question_are_none_not_out_of_sc
     first = "在石柱打知识产权官司，想先申请保全，简单的案子能不能快点审，这块归哪个单位主抓？"
     a = ask(assistant, first, "垫江有类似措施吗？")
     assert (a.status, a.intent) == ("not_covered", "task_units") and "相近的任务" in a.answer
-    assert cited(a)[:2] == [("shizhu-2022", 52), ("dianjiang-2021", 10)]
+    assert cited(a)[0] == ("shizhu-2022", 52) and ("dianjiang-2021", 10) in cited(a)[1:3]
 
 
 def test_which_of_a_units_list_it_leads_keeps_lead_and_responsible_apart(assistant) -> None:  # type: ignore[no-untyped-def]

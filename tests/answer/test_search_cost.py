@@ -136,3 +136,23 @@ def test_answers_worked_out_at_once_are_bounded_by_the_slots(index_settings: Set
     assert most == 2
     alone = Assistant(index_settings)
     assert answers == {t: alone.answer([{"role": "user", "content": t}]).answer for t in texts}
+
+
+def test_a_similar_measures_chip_sure_to_find_nothing_costs_no_search(index_settings: Settings) -> None:
+    # no 垫江 task at all is like 石柱's IP-litigation task (none shares most of its character
+    # pairs, none says as much of the question): "垫江有类似措施吗？" is not offered, and knowing
+    # that needs no search of 垫江 (the question itself is answered by the plans' words alone)
+    from assistant.answer.assistant import Assistant
+    from assistant.retrieval import store as st
+
+    a = Assistant(index_settings)
+    calls: list[str] = []
+    mp = pytest.MonkeyPatch()
+    real = st.IndexStore.query_embedding
+    mp.setattr(st.IndexStore, "query_embedding", lambda self, t: calls.append(t) or real(self, t))
+    try:
+        r = a.answer([{"role": "user", "content": "在石柱打知识产权官司，想先申请保全，简单的案子能不能快点审，这块归哪个单位主抓？"}])
+    finally:
+        mp.undo()
+    assert [(c.plan_id, c.task_number) for c in r.citations] == [("shizhu-2022", 52)]
+    assert calls == [] and not any("类似" in s for s in r.suggestions)
