@@ -71,7 +71,7 @@ class Assistant:
         self._llm_lock = threading.Lock()  # one composer (and so one set of LLM slots)
         # working out an answer is CPU-bound (most of it the question's embedding): with more
         # answers at once than CPUs, each takes as long as all of them together (under 8
-        # concurrent requests on 2 CPUs, p95 ~185 ms with every request at once, ~140 ms with
+        # concurrent requests on 2 CPUs, p95 ~180 ms with every request at once, ~150 ms with
         # 2 slots: docs/benchmarks.md). The LLM's writing is not held in a slot.
         self._slots = threading.BoundedSemaphore(settings.answer_slots or os.cpu_count() or 1)
 

@@ -320,8 +320,8 @@ def nothing_like(store: IndexStore, q: Query, shown: Evidence) -> bool:
     model = _like_model(store, q, shown)
     if model is None:
         return False
-    tasks = [t for pid in q.plan_ids for t in store.plan_tasks(pid)]
-    return len(tasks) <= SCAN_TASKS and not any(model[1](t) for t in tasks)
+    tasks = _scannable(store, q)
+    return tasks is not None and not any(model[1](t) for t in tasks)
 
 
 def like_shown(store: IndexStore, q: Query, ev: Evidence, shown: Evidence) -> Evidence:
@@ -394,7 +394,7 @@ def coverage_verdict(store: IndexStore, q: Query, scored: list[tuple[float, Task
 
 
 STRAY_SHARE = 0.3  # below it, the words of a question the plans say are stray ones (`coverage_verdict`)
-SCAN_TASKS = 400  # `_beyond_plans` reads every task of at most this many
+SCAN_TASKS = 400  # plans with at most this many tasks in all are read task by task (`_scannable`)
 
 
 def _beyond_plans(store: IndexStore, q: Query, text: str) -> bool:
@@ -406,8 +406,15 @@ def _beyond_plans(store: IndexStore, q: Query, text: str) -> bool:
     m = matcher(store)
     if m.corpus_share(q.focus or q.topic or q.text) >= STRAY_SHARE:
         return False
+    tasks = _scannable(store, q)
+    return tasks is not None and bool(tasks) and all(m.support(text, t) < DECISIVE for t in tasks)
+
+
+def _scannable(store: IndexStore, q: Query) -> list[Task] | None:
+    """Every task of the plans asked about, where they are few enough to read one by one
+    (SCAN_TASKS) instead of searching them; None where they are not."""
     tasks = [t for pid in q.plan_ids for t in store.plan_tasks(pid)]
-    return bool(tasks) and len(tasks) <= SCAN_TASKS and all(m.support(text, t) < DECISIVE for t in tasks)
+    return tasks if len(tasks) <= SCAN_TASKS else None
 
 
 def _public_affairs(q: Query) -> bool:
