@@ -15,7 +15,7 @@ from functools import lru_cache
 from ..records import Answer, Citation, Plan, Status, Task
 from ..retrieval.topics import content_words
 from .evidence import Evidence, Fact, TaskGroup
-from .understand import Query
+from .understand import Query, rx
 
 CLAUSE_END = "。；;！？"
 CLAUSE_SOFT = "，、：,"
@@ -328,16 +328,20 @@ def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[
             for g in named:
                 if not g.tasks:
                     continue
+                if _counted_again(q):
+                    _numbers(ctx, d, _role_title(g, role_word, en), g.tasks)
+                    continue
                 d.group(_role_title(g, role_word, en), pid)
                 for t in g.tasks:
                     d.item(ctx, t)
             for g in (g for g in mine if g.key == "collective"):
                 d.counts.add(len(g.tasks))
-                d.group(
-                    f"In addition, {_many(len(g.tasks), 'task')} name “{g.via}” as {role_word}, which includes {unit}:"
-                    if en else f"此外，以下 {len(g.tasks)} 项任务的{role_word}写为“{g.via}”，也涉及{unit}：",
-                    pid,
-                )
+                title = (f"In addition, {_many(len(g.tasks), 'task')} name “{g.via}” as {role_word}, which includes {unit}:"
+                         if en else f"此外，以下 {len(g.tasks)} 项任务的{role_word}写为“{g.via}”，也涉及{unit}：")
+                if _counted_again(q):
+                    _numbers(ctx, d, title, g.tasks)
+                    continue
+                d.group(title, pid)
                 for t in g.tasks:
                     d.item(ctx, t, via=g.via)
 
@@ -459,7 +463,8 @@ def compose_topic(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         split = "，".join(f"{plan_label(ctx.plans[p])} {len(ts)} 项" for p, ts in per_plan.items())
         scope = "其中" if q.subset else ""
         d.say(f"{scope}与“{_label(ev.topic)}”有关的任务共 {len(tasks)} 项" + (f"（{split}）" if len(per_plan) > 1 else "") + "：")
-    _grouped_by_plan([t for t in tasks if t.plan_id in shown], ev.topic, ctx, d, counts=True)
+    _grouped_by_plan([t for t in tasks if t.plan_id in shown], ev.topic, ctx, d, counts=True,
+                     compact=_counted_again(q))
     hidden = [p for p in per_plan if p not in shown]
     if hidden:
         _more_plans(ctx, d, hidden, {p: len(ts) for p, ts in per_plan.items()}, export=False)
@@ -480,16 +485,36 @@ def _whole_plans(q: Query, per_plan: dict[str, list[Task]], ctx: Context, d: Dra
         d.say(f"{len(per_plan)} 个方案共列出 {total} 项任务（{split}），全部如下：")
 
 
-def _grouped_by_plan(tasks: list[Task], terms: str, ctx: Context, d: Draft, counts: bool) -> None:
+def _grouped_by_plan(
+    tasks: list[Task], terms: str, ctx: Context, d: Draft, counts: bool, compact: bool = False
+) -> None:
     pids = list(dict.fromkeys(t.plan_id for t in tasks))
     for pid in pids:
         mine = [t for t in tasks if t.plan_id == pid]
         title = plan_label(ctx.plans[pid], d.lang) if len(pids) > 1 else ""
         if title and counts:
             title += f"（{len(mine)} 项）" if d.lang == "zh" else f" ({len(mine)})"
+        if compact:
+            _numbers(ctx, d, f"{title}：" if title and d.lang == "zh" else f"{title}: " if title else "", mine)
+            continue
         d.group(title, pid)
         for t in mine:
             d.item(ctx, t, terms)
+
+
+def _counted_again(q: Query) -> bool:
+    """"一共几项？" after a list: the count, and the list's task numbers, not the list again
+    ("那它在垫江参与了哪些？" after "…牵头哪几项？" asks for a list: it names 哪些/哪几)."""
+    return (q.wants_count and q.follow_up and bool(rx("count").search(q.text))
+            and not re.search(r"哪些|哪几|\bwhich\b", q.text, re.I))
+
+
+def _numbers(ctx: Context, d: Draft, title: str, tasks: list[Task] | tuple[Task, ...]) -> None:
+    """The tasks on one line by number, each cited ("牵头的任务（3 项）：第1项 [1]、第7项 [2]…")."""
+    if d.lang == "en":
+        d.say(title + " " + ", ".join(f"task {t.number} [{d.cite_task(ctx, t)}]" for t in tasks) + ".")
+    else:
+        d.say(title + "、".join(f"第{t.number}项 [{d.cite_task(ctx, t)}]" for t in tasks) + "。")
 
 
 def _label(topic: str) -> str:

@@ -403,3 +403,14 @@ def test_a_word_inside_an_everyday_phrase_means_the_phrase(assistant) -> None:  
     assert a.status == "answered" and cited(a) == [("shizhu-2022", 18)]
     a = ask(assistant, "石柱对跨境电商有什么支持？")
     assert cited(a)[0] == ("shizhu-2022", 26) and ("shizhu-2022", 31) not in cited(a)  # not 出境游
+
+
+def test_how_many_after_a_list_counts_it_without_listing_it_again(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "一共几项？" after a unit's list: the count and the tasks by number, each cited, not every
+    # task's text and units again; "…参与了哪些？" asks for a list, and gets one
+    first = "垫江县财政局配合的任务有哪些"
+    a = ask(assistant, first, "一共几项")
+    assert a.intent == "unit_tasks" and "参与 3 项任务" in a.answer and a.checks["ok"]
+    assert "第1项 [1]、第2项 [2]、第4项 [3]" in a.answer and "牵头单位" not in a.answer
+    b = ask(assistant, "石柱县文旅委牵头哪几项？", "那它在垫江方案里参与了哪些？")
+    assert "牵头单位" in b.answer  # a list with each task's units
