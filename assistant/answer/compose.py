@@ -504,7 +504,7 @@ def _grouped_by_plan(
 
 def _counted_again(q: Query) -> bool:
     """"一共几项？" after a list: the count, and the list's task numbers, not the list again
-    ("那它在垫江参与了哪些？" after "…牵头哪几项？" asks for a list: it names 哪些/哪几)."""
+    ("那它在B县参与了哪些？" after "…牵头哪几项？" asks for a list: it names 哪些/哪几)."""
     return (q.wants_count and q.follow_up and bool(rx("count").search(q.text))
             and not re.search(r"哪些|哪几|\bwhich\b", q.text, re.I))
 
