@@ -8,6 +8,7 @@ in the plan's own wording. One formatter for a task's units, one for citations.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -293,6 +294,7 @@ def _more_plans(
 
 def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[str]) -> None:
     en = d.lang == "en"
+    compact = _counted_again(q)
     for pid in pids:
         groups = [g for g in ev.groups if g.plan_id == pid]
         for unit in dict.fromkeys(g.unit for g in groups):
@@ -326,24 +328,14 @@ def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[
                 d.say(f"In {plan}, {unit} " + " and ".join(parts) + "." if en
                       else f"在{plan}中，{unit}" + "，".join(parts) + "。")
             for g in named:
-                if not g.tasks:
-                    continue
-                if _counted_again(q):
-                    _numbers(ctx, d, _role_title(g, role_word, en), g.tasks)
-                    continue
-                d.group(_role_title(g, role_word, en), pid)
-                for t in g.tasks:
-                    d.item(ctx, t)
+                if g.tasks:
+                    _task_block(ctx, d, _role_title(g, role_word, en), pid, g.tasks, compact)
             for g in (g for g in mine if g.key == "collective"):
                 d.counts.add(len(g.tasks))
-                title = (f"In addition, {_many(len(g.tasks), 'task')} name “{g.via}” as {role_word}, which includes {unit}:"
-                         if en else f"此外，以下 {len(g.tasks)} 项任务的{role_word}写为“{g.via}”，也涉及{unit}：")
-                if _counted_again(q):
-                    _numbers(ctx, d, title, g.tasks)
-                    continue
-                d.group(title, pid)
-                for t in g.tasks:
-                    d.item(ctx, t, via=g.via)
+                _task_block(ctx, d,
+                            f"In addition, {_many(len(g.tasks), 'task')} name “{g.via}” as {role_word}, which includes {unit}:"
+                            if en else f"此外，以下 {len(g.tasks)} 项任务的{role_word}写为“{g.via}”，也涉及{unit}：",
+                            pid, g.tasks, compact, via=g.via)
 
 
 def _role_title(g: TaskGroup, role_word: str, en: bool) -> str:
@@ -494,12 +486,26 @@ def _grouped_by_plan(
         title = plan_label(ctx.plans[pid], d.lang) if len(pids) > 1 else ""
         if title and counts:
             title += f"（{len(mine)} 项）" if d.lang == "zh" else f" ({len(mine)})"
-        if compact:
-            _numbers(ctx, d, f"{title}：" if title and d.lang == "zh" else f"{title}: " if title else "", mine)
-            continue
-        d.group(title, pid)
-        for t in mine:
-            d.item(ctx, t, terms)
+        if compact and title:
+            title += "：" if d.lang == "zh" else ":"
+        _task_block(ctx, d, title, pid, mine, compact, terms)
+
+
+def _task_block(
+    ctx: Context, d: Draft, title: str, pid: str, tasks: Sequence[Task], compact: bool, terms: str = "",
+    via: str = "",
+) -> None:
+    """A titled list of tasks, each with its text and units; `compact`: their numbers on one
+    line, each cited ("牵头的任务（3 项）：第1项 [1]、第7项 [2]…")."""
+    if compact:
+        if d.lang == "en":
+            d.say((title + " " if title else "") + ", ".join(f"task {t.number} [{d.cite_task(ctx, t, via)}]" for t in tasks) + ".")
+        else:
+            d.say(title + "、".join(f"第{t.number}项 [{d.cite_task(ctx, t, via)}]" for t in tasks) + "。")
+        return
+    d.group(title, pid)
+    for t in tasks:
+        d.item(ctx, t, terms, via=via)
 
 
 def _counted_again(q: Query) -> bool:
@@ -507,14 +513,6 @@ def _counted_again(q: Query) -> bool:
     ("那它在B县参与了哪些？" after "…牵头哪几项？" asks for a list: it names 哪些/哪几)."""
     return (q.wants_count and q.follow_up and bool(rx("count").search(q.text))
             and not re.search(r"哪些|哪几|\bwhich\b", q.text, re.I))
-
-
-def _numbers(ctx: Context, d: Draft, title: str, tasks: list[Task] | tuple[Task, ...]) -> None:
-    """The tasks on one line by number, each cited ("牵头的任务（3 项）：第1项 [1]、第7项 [2]…")."""
-    if d.lang == "en":
-        d.say(title + " " + ", ".join(f"task {t.number} [{d.cite_task(ctx, t)}]" for t in tasks) + ".")
-    else:
-        d.say(title + "、".join(f"第{t.number}项 [{d.cite_task(ctx, t)}]" for t in tasks) + "。")
 
 
 def _label(topic: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from ..records import Chunk, Section, Status, Task
@@ -84,24 +84,20 @@ def gather_unit_tasks(store: IndexStore, q: Query, within: list[Task] | None = N
     those of them)."""
     groups: list[TaskGroup] = []
     roles: list[Role] = ["lead", "responsible"] if q.role == "any" else [q.role]
-    if q.scope:  # "…的任务中跟Y有关的": those of them on the topic
-        m = matcher(store)
-        on_it = {t for pid in q.plan_ids for t in store.plan_tasks(pid) if m.matches(q.scope, t)}
-        within = [t for t in (within if within is not None else on_it) if t in on_it]
+    m = matcher(store) if q.scope else None
+
+    def kept(tasks: Iterable[Task]) -> tuple[Task, ...]:
+        # of the previous answer's tasks (`within`), those on the topic asked ("…跟Y有关的")
+        return tuple(t for t in tasks if (within is None or t in within) and (m is None or m.matches(q.scope, t)))
+
     for pid in q.plan_ids:
         # a plan the question names is answered for every unit asked, even one it gives no task
         # ("县民政局在A县有任务吗？" → none there); otherwise only the plans that list the unit
         for unit in (u for u in q.units if pid in store.registry.units[u].plans or q.plan_named):
             for role in roles:
-                tasks = store.tasks_for_unit(unit, pid, role)
-                if within is not None:
-                    tasks = [t for t in tasks if t in within]
-                groups.append(TaskGroup(role, pid, tuple(tasks), unit, role))
+                groups.append(TaskGroup(role, pid, kept(store.tasks_for_unit(unit, pid, role)), unit, role))
             if "responsible" in roles and within is None:
-                groups += _collective_groups(store, pid, unit)
-            elif "responsible" in roles and q.scope and within is not None:
-                groups += [replace(g, tasks=kept) for g in _collective_groups(store, pid, unit)
-                           if (kept := tuple(t for t in g.tasks if t in within))]
+                groups += [replace(g, tasks=k) for g in _collective_groups(store, pid, unit) if (k := kept(g.tasks))]
     if not groups:
         return Evidence("not_covered", missing_units=q.unit_mentions or q.units,
                         reasons=("所问单位不在所选方案的任务分工中",))
@@ -256,8 +252,7 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
     if verdict != "answered" and _beyond_plans(store, q, text):
         # what the full search would conclude whatever it found: no embedding for it (the
         # nearest by the plans' words, which "B县有类似措施吗？" offers: `like_shown`)
-        found = _candidates(store, q, text, dense=False)
-        near = tuple(t for _, _, t in sorted((-s, i, t) for i, (s, t) in enumerate(found))[:2])
+        near = tuple(_by_support(_candidates(store, q, text, dense=False))[:2])
         return Evidence("out_of_scope", closest=near, topic=text, reasons=("方案中没有同时说到问题要点的任务",))
     if verdict != "answered":
         scored = _candidates(store, q, text, dense=True)
@@ -266,7 +261,7 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
         return Evidence(verdict, closest=tuple(t for _, t in scored[:2]), topic=text,
                         reasons=("方案中没有同时说到问题要点的任务",))
     # what the task says of the question decides the order; retrieval order breaks ties
-    ranked_by_support = [t for _, _, t in sorted((-s, i, t) for i, (s, t) in enumerate(scored))]
+    ranked_by_support = _by_support(scored)
     support = {t: s for s, t in scored}
     best = support[ranked_by_support[0]]
     home = _own_heading(store, ranked_by_support[0])
@@ -286,6 +281,11 @@ def _free_text(store: IndexStore, q: Query, limit: int, single: bool) -> Evidenc
         ][:limit]
     return Evidence("answered", (TaskGroup("ranked", keep[0].plan_id, tuple(keep)),), topic=text,
                     terms=m.plan_terms(text))
+
+
+def _by_support(scored: list[tuple[float, Task]]) -> list[Task]:
+    """The tasks by how much of the question they say; retrieval order breaks ties."""
+    return [t for _, _, t in sorted((-s, i, t) for i, (s, t) in enumerate(scored))]
 
 
 LIKE_SIMILARITY = 0.5  # what the comparison pairs tasks on (`closest_elsewhere`)
@@ -407,7 +407,9 @@ def _beyond_plans(store: IndexStore, q: Query, text: str) -> bool:
     if m.corpus_share(q.focus or q.topic or q.text) >= STRAY_SHARE:
         return False
     tasks = _scannable(store, q)
-    return tasks is not None and bool(tasks) and all(m.support(text, t) < DECISIVE for t in tasks)
+    if not tasks:
+        return False
+    return all(m.support(text, t) < DECISIVE for t in tasks)
 
 
 def _scannable(store: IndexStore, q: Query) -> list[Task] | None:
