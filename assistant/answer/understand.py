@@ -83,6 +83,7 @@ class Query:
     ordinal: int = 0  # "the second one": that item of the previous answer's list (-1: the last)
     their_units: str = ""  # "这个单位…": the lead/responsible units of the previous answer's task
     scope: str = ""  # "X的任务中跟Y有关的": the topic Y a unit's list is narrowed to
+    asker: tuple[str, ...] = ()  # the department the asker said they work in, as typed ("我是X的")
 
 
 def plan_names(plan: Plan) -> set[str]:
@@ -206,11 +207,12 @@ def understand_turn(
 ) -> Query:
     text, lang = turn.text, turn.lang
     all_ids = (pinned_plan,) if pinned_plan else tuple(plans)
+    asker = previous.asker if previous is not None else ()
     small = smalltalk_kind(turn)
     if small:
-        return Query(text, "smalltalk", all_ids, lang=lang, smalltalk=small)
+        return Query(text, "smalltalk", all_ids, lang=lang, smalltalk=small, asker=asker)
     if pattern("out_of_scope", "injection").search(text):
-        return Query(text, "out_of_scope", all_ids, lang=lang)
+        return Query(text, "out_of_scope", all_ids, lang=lang, asker=asker)
     mentioned = plans_mentioned(text, plans)
     if not mentioned and previous is not None and not pinned_plan and rx("other_plan").search(text):
         # "那另一个县呢？": the plans the conversation was not about
@@ -238,6 +240,15 @@ def understand_turn(
         # unit, so the answer can say it has no task there
         mentions = _unit_mentions(text, registry, tuple(plans))
         units = _resolve(mentions, registry, tuple(plans))
+    intro = rx("self_intro").search(turn.text)
+    if intro and (said := _intro_units(intro.group(1) or intro.group(2), lang, registry, plan_ids)):
+        asker = said  # "我是X的": later turns may say "我们单位…" for X
+    elif not mentions and asker and rx("own_unit").search(text):
+        # "我们单位牵头哪些任务？" after "我是X的": X, as if named again, in the plan talked
+        # about unless the turn names one ("…石柱方案里我们牵头哪些？" → "那我们配合的呢？")
+        if not mentioned and previous is not None and previous.plan_named:
+            plan_ids = previous.plan_ids
+        mentions, units = asker, _resolve(asker, registry, plan_ids)
     numbers = task_numbers_in(text)
     role = role_in(_without(text, mentions))
     # "它的完成时限是什么时候？" asks when, not about 完成时限: no topic of its own
@@ -262,7 +273,7 @@ def understand_turn(
         text, "applies", plan_ids, units, mentions, numbers, role or "any", None, topic, lang,
         wants_count=wants_count, plan_named=bool(mentioned), about=text, focus=focus,
         asks_deadline=asks_deadline,
-        politeness=wrapper_kind(turn) or "",
+        politeness=wrapper_kind(turn) or "", asker=asker,
     )
     if previous is not None and previous.intent not in ("out_of_scope", "smalltalk"):
         anaphor = rx("unit_anaphora").search(text)
@@ -310,6 +321,9 @@ def understand_turn(
             return replace(base, intent=previous.intent, plan_ids=mentioned or previous.plan_ids,
                            follow_up=True)
     q = replace(base, **_classify(base, plans, mentioned, role))
+    if intro and asker and units and not _has_words(turn.text[:intro.start()] + turn.text[intro.end():]):
+        # "我是X的" and nothing more: what X has to do, in every role
+        q = replace(q, intent="unit_tasks", role="any", topic="", focus="")
     if q.intent == "unit_tasks" and q.units and (about := rx("about_frame").search(text)):
         # "县委网信办的任务，跟数据安全有关的": the unit's tasks on that topic (跟发改委有关的
         # names the unit itself: no topic is left of it)
@@ -419,6 +433,20 @@ def _unit_mentions(text: str, registry: UnitRegistry, plan_ids: tuple[str, ...])
         # "市场监管方面" names a topic; "跟发改委有关的任务" still names a department
         if not (rx("topic_after").search(text[text.find(a) + len(a):][:4]) and not rx("org_suffix").search(a))
     )
+
+
+def _intro_units(
+    clause: str, lang: str, registry: UnitRegistry, plan_ids: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The departments named where the asker says they work ("我是X的", "I work at X")."""
+    if lang == "en":
+        clause = clause + " " + " ".join(_english_units(clause))
+    return _unit_mentions(clause, registry, plan_ids)
+
+
+def _has_words(text: str) -> bool:
+    """Whether any word is left (not only punctuation, spaces and particles)."""
+    return bool(re.search(r"[\u4e00-\u9fff]{2,}|[A-Za-z]{3,}", text))
 
 
 def _english_units(text: str) -> list[str]:

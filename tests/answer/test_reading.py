@@ -414,3 +414,25 @@ def test_how_many_after_a_list_counts_it_without_listing_it_again(assistant) -> 
     assert "第1项 [1]、第2项 [2]、第4项 [3]" in a.answer and "牵头单位" not in a.answer
     b = ask(assistant, "石柱县文旅委牵头哪几项？", "那它在垫江方案里参与了哪些？")
     assert "牵头单位" in b.answer  # a list with each task's units
+
+
+def test_the_department_an_asker_says_they_work_in_is_what_we_means(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "我在X工作" alone: X's tasks in every role; later "我们单位…" / "我们配合的" is X, in the plan
+    # the conversation named, across a thank-you; a business's "我们" stays the asker's case
+    first = ask(assistant, "你好，我在石柱县卫生健康委上班")
+    assert (first.status, first.intent) == ("answered", "unit_tasks")
+    assert ("shizhu-2022", 13) in cited(first) and {p for p, _ in cited(first)} == {"shizhu-2022"}
+    a = ask(assistant, "你好，我在石柱县卫生健康委上班", "谢谢", "我们单位作为责任单位的任务有哪些？")
+    assert a.intent == "unit_tasks" and cited(a) and ("shizhu-2022", 13) not in cited(a)
+    assert "县卫生健康委" in a.answer and "牵头的任务" not in a.answer
+    a = ask(assistant, "I work at the Commerce Commission in Shizhu.", "Which tasks does our department lead?")
+    assert a.intent == "unit_tasks" and ("shizhu-2022", 23) in cited(a)
+    a = ask(assistant, "我们是一家诊所", "我们能开电子处方吗？")
+    assert a.intent == "applies"
+
+
+def test_the_date_of_the_issuing_notice_is_the_plans_issue_date(assistant) -> None:  # type: ignore[no-untyped-def]
+    for q in ("Which day is the circular that issued the Shizhu plan dated?", "下发石柱方案的通知是几号发的？"):
+        a = ask(assistant, q)
+        assert (a.status, a.intent) == ("answered", "plan_facts"), q
+        assert "2022" in a.answer and "24" in a.answer, q
