@@ -241,8 +241,8 @@ def understand_turn(
         mentions = _unit_mentions(text, registry, tuple(plans))
         units = _resolve(mentions, registry, tuple(plans))
     intro = rx("self_intro").search(turn.text)
-    if intro and (said := _intro_units(intro.group(1) or intro.group(2), lang, registry, plan_ids)):
-        asker = said  # "我是X的": later turns may say "我们单位…" for X
+    if intro and (introduced := _intro_units(intro.group(1) or intro.group(2), lang, registry, plan_ids)):
+        asker = introduced  # "我是X的": later turns may say "我们单位…" for X
     elif not mentions and asker and rx("own_unit").search(text):
         # "我们单位牵头哪些任务？" after "我是X的": X, as if named again, in the plan talked
         # about unless the turn names one ("…石柱方案里我们牵头哪些？" → "那我们配合的呢？")
