@@ -54,6 +54,13 @@ def _help_words() -> frozenset[str]:
     return _words_of("help")  # the kinds of help asked for (优惠, 补贴)
 
 
+@lru_cache(maxsize=1)
+def _variant_pairs() -> tuple[tuple[str, str], ...]:
+    from ..answer.language import lexicon
+
+    return tuple((a, b) for a, b in lexicon()["variants"]["pairs"])
+
+
 def _modifiers() -> frozenset[str]:
     return _words_of("modifiers")  # policy verbs (促进, 优化)
 
@@ -317,10 +324,23 @@ class TopicMatcher:
                     window, fit = run[i:i + n], next(iter(fits))
                     if sum(a != b for a, b in zip(fit, window, strict=True)) == 1 and window not in self.corpus:
                         out = out.replace(window, fit)
+        out = self._formal_variants(out)
         if len(self._corrected) > MEMO_WORDS:
             self._corrected.clear()
         self._corrected[text] = out
         return out
+
+    def _formal_variants(self, text: str) -> str:
+        """交税 → 缴税: a two-character word written with an everyday variant character
+        (answer/data/lexicon.toml [variants]) that the plans print only with the formal one."""
+        for plain, formal in _variant_pairs():
+            for i in [m.start() for m in re.finditer(plain, text)]:
+                for a, b in ((i, i + 2), (i - 1, i + 1)):
+                    window = text[max(a, 0):b]
+                    if len(window) == 2 and window not in self.corpus and window.replace(plain, formal) in self.corpus:
+                        text = text[:max(a, 0)] + window.replace(plain, formal) + text[b:]
+                        break
+        return text
 
     def _words(self, piece: str) -> list[str]:
         """Content words of a piece, the glossary's words kept whole: the longest glossary

@@ -436,3 +436,9 @@ def test_the_date_of_the_issuing_notice_is_the_plans_issue_date(assistant) -> No
         a = ask(assistant, q)
         assert (a.status, a.intent) == ("answered", "plan_facts"), q
         assert "2022" in a.answer and "24" in a.answer, q
+
+
+def test_an_everyday_variant_character_reads_as_the_plans_word(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 交税 for the plans' 缴税: the one-window property-and-tax task, not "not covered"
+    a = ask(assistant, "石柱这边卖了个铺子，交税和过户能在一个地方办吗？")
+    assert a.status == "answered" and cited(a)[0] == ("shizhu-2022", 34)

@@ -188,3 +188,10 @@ def test_a_domain_word_in_a_quoted_name_is_part_of_the_name() -> None:
     m = TopicMatcher({("p", n): t for n, t in texts.items()}, "".join(texts.values()), (), cats)
     hits = {n for n, t in texts.items() if m.matches("绿色", Task("p", n, "", t, (), ("某局",), (), "责任单位", "", "", n, n))}
     assert hits == {2}
+
+
+def test_an_everyday_variant_character_becomes_the_printed_one() -> None:
+    # the corpus prints 缴费 and 交易: 交费 is read as 缴费, 交易 and 外交 stay as they are
+    m = TopicMatcher({("p", 1): "统一缴费窗口。推进交易便利。"}, "统一缴费窗口。推进交易便利。", (), {})
+    assert m.sound_corrected("去哪交费？") == "去哪缴费？"
+    assert m.sound_corrected("交易和外交") == "交易和外交"
