@@ -333,7 +333,8 @@ def _unit_task_lists(q: Query, ev: Evidence, ctx: Context, d: Draft, pids: list[
             for g in (g for g in mine if g.key == "collective"):
                 d.counts.add(len(g.tasks))
                 _task_block(ctx, d,
-                            f"In addition, {_many(len(g.tasks), 'task')} name “{g.via}” as {role_word}, which includes {unit}:"
+                            f"In addition, {_many(len(g.tasks), 'task')} {'names' if len(g.tasks) == 1 else 'name'} "
+                            f"“{g.via}” as {role_word}, which includes {unit}:"
                             if en else f"此外，以下 {len(g.tasks)} 项任务的{role_word}写为“{g.via}”，也涉及{unit}：",
                             pid, g.tasks, compact, via=g.via)
 

@@ -442,3 +442,9 @@ def test_an_everyday_variant_character_reads_as_the_plans_word(assistant) -> Non
     # 交税 for the plans' 缴税: the one-window property-and-tax task, not "not covered"
     a = ask(assistant, "石柱这边卖了个铺子，交税和过户能在一个地方办吗？")
     assert a.status == "answered" and cited(a)[0] == ("shizhu-2022", 34)
+
+
+def test_an_english_collective_line_agrees_with_its_count(assistant) -> None:  # type: ignore[no-untyped-def]
+    # one task naming every county department: "1 task names", never "1 task name"
+    a = ask(assistant, "In the Shizhu plan, which tasks does the Human Resources and Social Security Bureau support?")
+    assert "In addition, 1 task names “" in a.answer and "1 task name “" not in a.answer
