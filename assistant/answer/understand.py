@@ -245,7 +245,7 @@ def understand_turn(
         asker = introduced  # "我是X的": later turns may say "我们单位…" for X
     elif not mentions and asker and rx("own_unit").search(text):
         # "我们单位牵头哪些任务？" after "我是X的": X, as if named again, in the plan talked
-        # about unless the turn names one ("…石柱方案里我们牵头哪些？" → "那我们配合的呢？")
+        # about unless the turn names one ("…A县方案里我们牵头哪些？" → "那我们配合的呢？")
         if not mentioned and previous is not None and previous.plan_named:
             plan_ids = previous.plan_ids
         mentions, units = asker, _resolve(asker, registry, plan_ids)
