@@ -297,7 +297,8 @@ class TopicMatcher:
         """A plan term typed with one character that sounds the same (直拨带货 for 直播带货: what
         pinyin input produces). A run of 3–4 Chinese characters the plans never print becomes
         the one run of theirs with the same toneless pinyin and one character changed; nothing
-        changes when no run, or more than one, fits."""
+        changes when no run, or more than one, fits. Then everyday variant characters (交税 for
+        缴税: `_formal_variants`)."""
         hit = self._corrected.get(text)
         if hit is not None:
             return hit
