@@ -264,14 +264,18 @@ class Assistant:
         chain: list[Query] = []
         fix = matcher(store).sound_corrected  # 直拨带货 → 直播带货: a plan term mistyped by sound
         for text in turns[-4:]:
-            previous = understand(fix(text), store.plans, store.registry, plan_id, previous)
-            if previous.their_units and not previous.units and chain:
+            q = understand(fix(text), store.plans, store.registry, plan_id, previous)
+            if q.their_units and not q.units and chain:
                 # "这个单位…": the units of the task the answer before it gave, so that later
                 # turns ("一共多少项？") inherit them too
                 ev = self._evidence_at(store, chain, len(chain) - 1)
                 if ev.status == "answered" and ev.tasks():
-                    previous = with_answer_units(previous, ev.tasks()[0], store.registry)
-            chain.append(previous)
+                    q = with_answer_units(q, ev.tasks()[0], store.registry)
+            chain.append(q)
+            if q.smalltalk != "every_plan":
+                # "那另一个县呢？" when every plan was shown asks nothing new: the turn after it
+                # follows on from the question before it ("那石柱的呢？")
+                previous = q
         query = chain[-1]
         before = None
         if (query.subset or query.similar) and len(chain) > 1:

@@ -781,6 +781,13 @@ def compose_smalltalk(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         d.say("You're welcome! Ask me anything else about the plans." if en else "不客气！还有关于方案的问题，欢迎继续提问。")
     elif q.smalltalk == "bye":
         d.say("Goodbye!" if en else "再见！欢迎随时再来咨询。")
+    elif q.smalltalk == "every_plan":
+        # "那另一个县呢？" after an answer that covered every plan loaded
+        first = ctx.plans[q.plan_ids[0]] if q.plan_ids else next(iter(ctx.plans.values()))
+        d.say(f"The last answer already covers every plan: {_names(ctx, list(q.plan_ids))}. To see one plan only, "
+              f"name it (for example, “What about {first.name_en or first.short_name}?”)." if en else
+              f"上一个回答已经包括了全部方案：{_names(ctx, list(q.plan_ids))}。如只想看其中一个方案，"
+              f"请说明是哪一个，例如“{first.short_name}的呢？”。")
     else:
         hello = "Hello! " if q.smalltalk == "greeting" else ""
         d.say(f"{hello}I answer from {_names(ctx, list(ctx.plans))} only: which measures apply to you, "

@@ -78,7 +78,11 @@ def suggest(
             out.append(f"Does the {o.name_en or o.short_name} plan have similar measures?" if en
                        else f"{o.short_name}有类似措施吗？")
             retrieved.add(out[-1])
-    if q.intent in ("smalltalk", "out_of_scope", "plan_facts") or ev.status == "out_of_scope" or not out:
+    if q.smalltalk == "every_plan" and many and not q.follow_up:
+        # "那另一个县呢？" when every plan was shown: the question before it, in one plan each
+        asked_before = q.about.rstrip(" ?？")
+        out += [f"In {where(pid)}: {asked_before}?" if en else f"{where(pid)}：{asked_before}？" for pid in q.plan_ids]
+    elif q.intent in ("smalltalk", "out_of_scope", "plan_facts") or ev.status == "out_of_scope" or not out:
         for pid in q.plan_ids[:2]:
             if q.fact != "task_count":
                 out.append(f"How many tasks does {where(pid)} list?" if en else f"{where(pid)}一共有多少项任务？")

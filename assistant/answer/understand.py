@@ -214,9 +214,14 @@ def understand_turn(
     if pattern("out_of_scope", "injection").search(text):
         return Query(text, "out_of_scope", all_ids, lang=lang, asker=asker)
     mentioned = plans_mentioned(text, plans)
-    if not mentioned and previous is not None and not pinned_plan and rx("other_plan").search(text):
-        # "那另一个县呢？": the plans the conversation was not about
+    if not mentioned and previous is not None and rx("other_plan").search(text):
+        # "那另一个县呢？": the plans the conversation was not about (a widget pinned to one plan
+        # included, as when the asker names another plan)
         mentioned = tuple(p for p in plans if p not in previous.plan_ids)
+        if not mentioned and previous.intent not in ("out_of_scope", "smalltalk"):
+            # the last answer covered every plan: there is no other one to show
+            return replace(previous, text=text, lang=lang, intent="smalltalk", smalltalk="every_plan",
+                           politeness="")
     plan_ids = mentioned or all_ids
     if not mentioned and previous is not None and previous.plan_named and (
         rx("in_it").search(text) or not rx("asks").search(previous.text)

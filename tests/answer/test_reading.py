@@ -448,3 +448,25 @@ def test_an_english_collective_line_agrees_with_its_count(assistant) -> None:  #
     # one task naming every county department: "1 task names", never "1 task name"
     a = ask(assistant, "In the Shizhu plan, which tasks does the Human Resources and Social Security Bureau support?")
     assert "In addition, 1 task names “" in a.answer and "1 task name “" not in a.answer
+
+
+def test_the_other_plan_after_an_answer_covering_every_plan(assistant) -> None:  # type: ignore[no-untyped-def]
+    # not the same answer again: it says every plan was shown, offers the question per plan, and
+    # the turn after it follows on from the question before it
+    first = ask(assistant, "县市场监管局牵头哪些任务？")
+    a = ask(assistant, "县市场监管局牵头哪些任务？", "那另一个县呢？")
+    assert a.answer != first.answer and a.intent == "smalltalk" and not a.citations
+    assert "全部方案" in a.answer
+    assert a.suggestions[:2] == ["垫江方案：县市场监管局牵头哪些任务？", "石柱方案：县市场监管局牵头哪些任务？"]
+    for chip in a.suggestions[:2]:
+        assert ask(assistant, chip).intent == "unit_tasks"
+    b = ask(assistant, "县市场监管局牵头哪些任务？", "那另一个县呢？", "石柱的呢？")
+    assert b.intent == "unit_tasks" and {p for p, _ in cited(b)} == {"shizhu-2022"}
+
+
+def test_the_other_plan_on_a_widget_pinned_to_one_plan(assistant) -> None:  # type: ignore[no-untyped-def]
+    m = [{"role": "user", "content": "县市场监管局牵头哪些任务？"}]
+    first = assistant.answer(m, plan_id="dianjiang-2021")
+    m += [{"role": "assistant", "content": first.answer}, {"role": "user", "content": "那另一个县呢？"}]
+    a = assistant.answer(m, plan_id="dianjiang-2021")
+    assert a.intent == "unit_tasks" and {c.plan_id for c in a.citations} == {"shizhu-2022"}
