@@ -274,7 +274,7 @@ class Assistant:
             chain.append(q)
             if q.smalltalk != "every_plan":
                 # "那另一个县呢？" when every plan was shown asks nothing new: the turn after it
-                # follows on from the question before it ("那石柱的呢？")
+                # follows on from the question before it ("那B县的呢？")
                 previous = q
         query = chain[-1]
         before = None

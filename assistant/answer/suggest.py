@@ -80,8 +80,8 @@ def suggest(
             retrieved.add(out[-1])
     if q.smalltalk == "every_plan" and many and not q.follow_up:
         # "那另一个县呢？" when every plan was shown: the question before it, in one plan each
-        asked_before = q.about.rstrip(" ?？")
-        out += [f"In {where(pid)}: {asked_before}?" if en else f"{where(pid)}：{asked_before}？" for pid in q.plan_ids]
+        before = q.about.rstrip(" ?？")
+        out += [f"In {where(pid)}: {before}?" if en else f"{where(pid)}：{before}？" for pid in q.plan_ids]
     elif q.intent in ("smalltalk", "out_of_scope", "plan_facts") or ev.status == "out_of_scope" or not out:
         for pid in q.plan_ids[:2]:
             if q.fact != "task_count":
