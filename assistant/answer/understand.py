@@ -284,12 +284,14 @@ def understand_turn(
         anaphor = rx("unit_anaphora").search(text)
         # "它的责任单位还负责哪些任务？" names which of its units (the rest asks their tasks, in
         # any role); "它的责任单位呢？" only asks who they are
-        said = role_in(anaphor.group(0)) if anaphor and "单位" in anaphor.group(0) else None
+        said = role_in(anaphor.group(0)) if anaphor and re.search(r"单位|units?\b|departments?\b|agenc|bod(y|ies)\b",
+                                                                   anaphor.group(0)) else None
         unit_role = said if said in ("lead", "responsible") else None
         asking = _without(text.replace(anaphor.group(0), " ") if anaphor and unit_role else text, mentions)
         asks_role = role_in(asking) if unit_role else role
         if (not units and not numbers and not previous.units and anaphor
-                and ((role and not unit_role) or any(rx(k).search(asking) for k in ("taskword", "participate", "which")))):
+                and ((role and not unit_role) or (unit_role and asks_role and not rx("who").search(asking))
+                     or any(rx(k).search(asking) for k in ("taskword", "participate", "which")))):
             # "这个单位在B县还牵头了哪些任务？": the department of the task just answered
             which = unit_role or (previous.role if previous.role in ("lead", "responsible") else "lead")
             everywhere = all_ids if rx("all_plans").search(text) else ()  # "它在两个方案里…"

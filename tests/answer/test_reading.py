@@ -470,3 +470,17 @@ def test_the_other_plan_on_a_widget_pinned_to_one_plan(assistant) -> None:  # ty
     m += [{"role": "assistant", "content": first.answer}, {"role": "user", "content": "那另一个县呢？"}]
     a = assistant.answer(m, plan_id="dianjiang-2021")
     assert a.intent == "unit_tasks" and {c.plan_id for c in a.citations} == {"shizhu-2022"}
+
+
+def test_its_lead_department_in_english_is_the_tasks_lead(assistant) -> None:  # type: ignore[no-untyped-def]
+    a = ask(assistant, "Tell me about task 27 in the Shizhu plan.", "What else does its lead department lead?")
+    assert a.intent == "unit_tasks" and ("shizhu-2022", 23) in cited(a) and ("shizhu-2022", 13) not in cited(a)
+    # naming both roles of the task asks who they are, not their other tasks
+    a = ask(assistant, "Tell me about task 27 in the Shizhu plan.", "它的牵头单位和责任单位分别是？")
+    assert a.intent == "task_units" and cited(a) == [("shizhu-2022", 27)]
+
+
+def test_both_roles_asked_by_name_is_every_role(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "责任和牵头的都列一下": 牵头 and 责任 both asked, not only the one a role word names
+    a = ask(assistant, "石柱县商务委的任务，责任和牵头的都列一下")
+    assert a.intent == "unit_tasks" and ("shizhu-2022", 23) in cited(a) and ("shizhu-2022", 13) in cited(a)
