@@ -484,3 +484,9 @@ def test_both_roles_asked_by_name_is_every_role(assistant) -> None:  # type: ign
     # "责任和牵头的都列一下": 牵头 and 责任 both asked, not only the one a role word names
     a = ask(assistant, "石柱县商务委的任务，责任和牵头的都列一下")
     assert a.intent == "unit_tasks" and ("shizhu-2022", 23) in cited(a) and ("shizhu-2022", 13) in cited(a)
+
+
+def test_the_other_county_in_english_follows_on(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "other" names no topic: the unit's tasks in the other plan, not "not covered"
+    a = ask(assistant, "Which tasks in the Shizhu plan does the Health Commission lead?", "What about the other county?")
+    assert a.intent == "unit_tasks" and {p for p, _ in cited(a)} == {"dianjiang-2021"}
