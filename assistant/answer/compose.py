@@ -753,8 +753,9 @@ def compose_not_covered(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         # both figures come from the complete task table
         d.counts |= set(ev.missing_numbers) | {n for _, n in ev.plan_sizes}
         nums = "、".join(str(n) for n in ev.missing_numbers)
-        sizes = "、".join(f"{plan_label(ctx.plans[p], d.lang)}{'' if en else '共 '}{n}{' tasks' if en else ' 项'}"
-                          for p, n in ev.plan_sizes)
+        sizes = ("; " if en else "、").join(
+            f"{plan_label(ctx.plans[p], 'en')} lists {_many(n, 'task')}" if en else f"{plan_label(ctx.plans[p])}共 {n} 项"
+            for p, n in ev.plan_sizes)
         d.say(f"There is no task {nums}: {sizes}." if en
               else f"没有第{nums}项任务：{sizes}。")
     else:

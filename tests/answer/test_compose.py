@@ -159,6 +159,9 @@ def test_a_missing_task_number_is_a_verified_statement_with_the_plan_size() -> N
     d = compose(C.compose_not_covered, q("task_units", task_numbers=(99,)), ev)
     assert d.lines == ["没有第99项任务：《东湖区服务业开放实施方案》共 3 项。"]
     checked(d)
+    d = compose(C.compose_not_covered, q("task_units", task_numbers=(99,), lang="en"), ev, lang="en")
+    assert d.lines[0].startswith("There is no task 99: ") and d.lines[0].endswith(" lists 3 tasks.")
+    checked(d)
 
 
 def test_unit_summary_uses_the_printed_name_with_its_parenthesised_alias() -> None:
