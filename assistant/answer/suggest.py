@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ..records import Plan
 from .evidence import Evidence
-from .understand import Query, Role
+from .understand import Query, Role, rx
 
 
 class Chip(NamedTuple):
@@ -78,8 +78,9 @@ def suggest(
             out.append(f"Does the {o.name_en or o.short_name} plan have similar measures?" if en
                        else f"{o.short_name}有类似措施吗？")
             retrieved.add(out[-1])
-    if q.smalltalk == "every_plan" and many and not q.follow_up:
+    if q.smalltalk == "every_plan" and many and not q.follow_up and not q.plan_named and not rx("all_plans").search(q.about):
         # "那另一个县呢？" when every plan was shown: the question before it, in one plan each
+        # (not when it named the plans: "两个县…" in one plan contradicts itself)
         before = q.about.rstrip(" ?？")
         out += [f"In {where(pid)}: {before}?" if en else f"{where(pid)}：{before}？" for pid in q.plan_ids]
     elif q.intent in ("smalltalk", "out_of_scope", "plan_facts") or ev.status == "out_of_scope" or not out:

@@ -462,6 +462,9 @@ def test_the_other_plan_after_an_answer_covering_every_plan(assistant) -> None: 
         assert ask(assistant, chip).intent == "unit_tasks"
     b = ask(assistant, "县市场监管局牵头哪些任务？", "那另一个县呢？", "石柱的呢？")
     assert b.intent == "unit_tasks" and {p for p, _ in cited(b)} == {"shizhu-2022"}
+    # a question that named both plans is not offered "in one plan" (it would contradict itself)
+    c = ask(assistant, "两个县在金融方面都有哪些措施？", "那另一个县呢？")
+    assert c.intent == "smalltalk" and not any("两个县" in s for s in c.suggestions)
 
 
 def test_the_other_plan_on_a_widget_pinned_to_one_plan(assistant) -> None:  # type: ignore[no-untyped-def]
