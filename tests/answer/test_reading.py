@@ -493,3 +493,9 @@ def test_the_other_county_in_english_follows_on(assistant) -> None:  # type: ign
     # "other" names no topic: the unit's tasks in the other plan, not "not covered"
     a = ask(assistant, "Which tasks in the Shizhu plan does the Health Commission lead?", "What about the other county?")
     assert a.intent == "unit_tasks" and {p for p, _ in cited(a)} == {"dianjiang-2021"}
+
+
+def test_colloquial_when_asks_the_same_as_when(assistant) -> None:  # type: ignore[no-untyped-def]
+    # 啥时候 is 什么时候: the issue date, not a measure that happens to share a word
+    a = ask(assistant, "垫江那个方案啥时候出台的？")
+    assert (a.status, a.intent) == ("answered", "plan_facts") and "2021年10月22日" in a.answer
