@@ -499,3 +499,9 @@ def test_colloquial_when_asks_the_same_as_when(assistant) -> None:  # type: igno
     # 啥时候 is 什么时候: the issue date, not a measure that happens to share a word
     a = ask(assistant, "垫江那个方案啥时候出台的？")
     assert (a.status, a.intent) == ("answered", "plan_facts") and "2021年10月22日" in a.answer
+
+
+def test_the_other_plans_version_compared_keeps_the_topic(assistant) -> None:  # type: ignore[no-untyped-def]
+    # "version" names no topic: the comparison is on the question before it
+    a = ask(assistant, "What does the Shizhu plan say about online drug sales?", "How does Dianjiang's version compare?")
+    assert (a.intent, a.status) == ("compare", "answered") and ("shizhu-2022", 18) in cited(a)
