@@ -784,7 +784,7 @@ def compose_smalltalk(q: Query, ev: Evidence, ctx: Context, d: Draft) -> None:
         d.say("Goodbye!" if en else "再见！欢迎随时再来咨询。")
     elif q.smalltalk == "every_plan":
         # "那另一个县呢？" after an answer that covered every plan loaded
-        first = ctx.plans[q.plan_ids[0]] if q.plan_ids else next(iter(ctx.plans.values()))
+        first = ctx.plans[q.plan_ids[0]]
         d.say(f"The last answer already covers every plan: {_names(ctx, list(q.plan_ids))}. To see one plan only, "
               f"name it (for example, “What about {first.name_en or first.short_name}?”)." if en else
               f"上一个回答已经包括了全部方案：{_names(ctx, list(q.plan_ids))}。如只想看其中一个方案，"

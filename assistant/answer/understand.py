@@ -225,9 +225,11 @@ def understand_turn(
     plan_ids = mentioned or all_ids
     if not mentioned and previous is not None and previous.plan_named and (
         rx("in_it").search(text) or not rx("asks").search(previous.text)
+        or (asker and rx("own_unit").search(text))
     ):
         # "里面…": the plan the conversation is about; so too after a turn that only set the
-        # scene ("我们是一家诊所，在A县" → "能不能开电子处方？")
+        # scene ("我们是一家诊所，在A县" → "能不能开电子处方？"), and for the asker's own
+        # department ("…A县方案里我们牵头哪些？" → "那我们配合的呢？")
         plan_ids = previous.plan_ids
     if lang == "en":  # department names in English → the Chinese core the registry knows
         text = text + " " + " ".join(_english_units(text))
@@ -249,10 +251,7 @@ def understand_turn(
     if intro and (introduced := _intro_units(intro.group(1) or intro.group(2), lang, registry, plan_ids)):
         asker = introduced  # "我是X的": later turns may say "我们单位…" for X
     elif not mentions and asker and rx("own_unit").search(text):
-        # "我们单位牵头哪些任务？" after "我是X的": X, as if named again, in the plan talked
-        # about unless the turn names one ("…A县方案里我们牵头哪些？" → "那我们配合的呢？")
-        if not mentioned and previous is not None and previous.plan_named:
-            plan_ids = previous.plan_ids
+        # "我们单位牵头哪些任务？" after "我是X的": X, as if named again
         mentions, units = asker, _resolve(asker, registry, plan_ids)
     numbers = task_numbers_in(text)
     role = role_in(_without(text, mentions))
